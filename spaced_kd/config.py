@@ -78,6 +78,7 @@ class LossConfig:
     alpha: float = 0.3  # weight on l_KD; (1 - alpha) on CE
     beta: float = 0.03  # weight on the feature term
     t2_scaling: bool = True  # multiply temperature-softened logit losses by T²
+    feature_heads: Optional[int] = None  # self KD: feature term on the k shallowest heads (None: all)
 
 
 @dataclass
@@ -129,8 +130,9 @@ class RecipeConfig:
     kl_softmax_input: bool = False  # KLDivLoss fed softmax (not log-softmax) probabilities
     teacher_train_mode_replay: bool = False  # teacher BatchNorm in train mode while it only teaches
     drop_last_block: bool = False  # a spaced block cut short by the end is never replayed
-    self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ...
-    self_kd_grad_teacher: bool = False  # spaced self KD replay: deepest head not frozen
+    self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ... (first block 1 epoch)
+    self_soft_ce: bool = False  # self KD: soft cross-entropy (no T²) instead of the logit loss
+    floor_interval: bool = False  # steps = int(interval × steps_per_epoch) instead of rounding
 
 
 @dataclass
@@ -219,3 +221,14 @@ def check(c: Config) -> None:
         )
     if c.spaced.start_epoch < 0:
         raise UserError(f"spaced.start_epoch must be >= 0, got {c.spaced.start_epoch}")
+
+
+def register_defaults() -> None:
+    """Give Hydra every key with its default (as a plain node) under the name `base_config`.
+
+    Group YAMLs then only state what differs, any key can be overridden from the command
+    line, and types are checked by `load_config` so a wrong value fails with one line.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="base_config", node=OmegaConf.to_container(OmegaConf.structured(Config)))

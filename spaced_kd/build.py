@@ -1,0 +1,146 @@
+"""Config → the objects a run needs: device, data, learner, the schedule's events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from .config import Config
+from .data import build_data
+from .errors import UserError
+from .learners import LEARNERS, Learner, PeerLearner, SelfLearner, autocast_factory
+from .losses import KDLoss
+from .models import build_model, build_self_model
+from .optim import build_optimizer, lr_schedule
+from .schedules import SCHEDULES, Event, Plan, expand, steps_from_epochs
+from . import checkpoint
+
+# How far apart the teacher's and student's initial seeds are when teacher.init=different.
+TEACHER_SEED_OFFSET = 10_007
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
+    return torch.device(name)
+
+
+@dataclass
+class Setup:
+    cfg: Config
+    device: torch.device
+    data: object
+    learner: Learner
+    events: List[Event]
+    plan: Plan
+    steps_per_epoch: int
+
+
+def _prepare(net: nn.Module, cfg: Config, device: torch.device) -> nn.Module:
+    net = net.to(device)
+    if cfg.trainer.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    if cfg.trainer.compile:
+        net.compile()  # in place: state_dict keys stay unprefixed, so checkpoints don't depend on it
+    return net
+
+
+def _net(name: str, width: float, drop_path: float, data, seed: int, self_kd: bool) -> nn.Module:
+    torch.manual_seed(seed)
+    builder = build_self_model if self_kd else build_model
+    return builder(name, num_classes=data.num_classes, in_channels=data.in_channels,
+                   image_size=data.image_size, width=width, drop_path=drop_path)
+
+
+def projector(d_student: int, d_teacher: int) -> nn.Module:
+    """Student features → the teacher's size: Linear → ReLU → Linear through the mean width."""
+    mid = (d_student + d_teacher) // 2
+    return nn.Sequential(nn.Linear(d_student, mid), nn.ReLU(inplace=True), nn.Linear(mid, d_teacher))
+
+
+def load_teacher_weights(path: str, teacher: nn.Module) -> None:
+    p = Path(path)
+    file = p / "checkpoints" / "last.pt" if p.is_dir() else p
+    if not file.exists():
+        raise UserError(f"teacher.checkpoint={path}: no checkpoint at {file}")
+    state = checkpoint.load(file)
+    models = state["models"]
+    weights = models.get("teacher") or models.get("student") or models.get("network")
+    try:
+        teacher.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise UserError(f"teacher.checkpoint={path} does not fit the teacher architecture "
+                        f"({str(exc).splitlines()[0][:100]})") from None
+
+
+def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
+    total = max(1, steps_from_epochs(cfg.trainer.epochs, steps_per_epoch))
+    if cfg.interval_unit == "steps":
+        s = int(round(cfg.interval))
+    else:
+        s = steps_from_epochs(cfg.interval, steps_per_epoch, floor=cfg.recipe.floor_interval)
+    window_end = None if cfg.spaced.end_epoch is None else steps_from_epochs(cfg.spaced.end_epoch, steps_per_epoch)
+    self_offset = cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self"
+    return Plan(
+        total_steps=total,
+        interval=max(1, s),
+        window_start=steps_from_epochs(cfg.spaced.start_epoch, steps_per_epoch),
+        window_end=window_end,
+        drop_last_block=cfg.recipe.drop_last_block,
+        first_block=steps_per_epoch if self_offset else None,
+        teacher_pretrained=cfg.teacher.checkpoint is not None,
+    )
+
+
+def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
+    SCHEDULES.get(cfg.kd.name)
+    LEARNERS.get(cfg.kd_mode.name)
+    device = device or resolve_device(cfg.trainer.device)
+    rotation = None
+    data = build_data(cfg.dataset, batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device, rotation=rotation)
+    spe = data.steps_per_epoch
+    plan = build_plan(cfg, spe)
+    if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
+        raise UserError("teacher.checkpoint is only used by kd=offline")
+    learner = LEARNERS.get("self" if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else "peer")(
+        cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
+    torch.manual_seed(cfg.seed)  # dropout / drop-path draws start from the run's seed
+    return Setup(cfg, device, data, learner, expand(cfg.kd.name, plan), plan, spe)
+
+
+@LEARNERS.register("peer")
+def build_peer(cfg: Config, data, device: torch.device, lr_at) -> PeerLearner:
+    m = cfg.model
+    student = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, False), cfg, device)
+    teacher = proj = None
+    opts = {}
+    if cfg.kd.name != "none":
+        t = cfg.teacher
+        seed = cfg.seed if t.init == "same" else cfg.seed + TEACHER_SEED_OFFSET
+        teacher = _net(t.name or m.name, t.width if t.width is not None else m.width,
+                       t.drop_path if t.drop_path is not None else m.drop_path, data, seed, False)
+        if t.checkpoint is not None:
+            load_teacher_weights(t.checkpoint, teacher)
+        teacher = _prepare(teacher, cfg, device)
+        torch.manual_seed(cfg.seed + 1)
+        proj = projector(student.feature_dim, teacher.feature_dim).to(device)
+        opts["teacher"] = build_optimizer([teacher], cfg.optim)
+    opts["student"] = build_optimizer([student] + ([proj] if proj is not None else []), cfg.optim)
+    loss = KDLoss.from_config(cfg.loss, "kl_softmax_input" if cfg.recipe.kl_softmax_input and cfg.loss.logit == "kl" else None)
+    return PeerLearner(student, teacher, proj, opts, loss,
+                       teacher_train_mode_replay=cfg.recipe.teacher_train_mode_replay,
+                       lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device)
+
+
+@LEARNERS.register("self")
+def build_self(cfg: Config, data, device: torch.device, lr_at) -> SelfLearner:
+    m = cfg.model
+    net = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
+    loss = KDLoss.from_config(cfg.loss, "soft_ce" if cfg.recipe.self_soft_ce else None)
+    return SelfLearner(net, build_optimizer([net], cfg.optim), loss, feature_heads=cfg.loss.feature_heads,
+                       lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device)

@@ -1,0 +1,89 @@
+"""`build_data`: a config → a ready dataset (source, hold-out, subsets, stream, augmentation)."""
+from __future__ import annotations
+
+import torch
+
+from ..errors import UserError
+from .augment import Augment, Normalise
+from .base import Data
+from .folder_data import FolderData
+from .source import SOURCES, Arrays, Folders
+from .splits import hold_out, subset
+from .stream import Stream
+from .tensor_data import TensorData
+
+
+def _check(cfg, batch_size: int, rotation: float) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise UserError(f"trainer.batch_size must be an integer > 0, got {batch_size!r}")
+    if not rotation >= 0:
+        raise UserError(f"dataset.rotation must be >= 0 degrees, got {rotation!r}")
+    if cfg.crop_padding < 0:
+        raise UserError(f"dataset.crop_padding must be >= 0, got {cfg.crop_padding}")
+    if not 0 <= cfg.fill <= 255:
+        raise UserError(f"dataset.fill must be a uint8 value in [0, 255], got {cfg.fill}")
+    if cfg.image_size is not None and cfg.image_size <= 0:
+        raise UserError(f"dataset.image_size must be > 0, got {cfg.image_size}")
+    if cfg.num_workers < 0:
+        raise UserError(f"dataset.num_workers must be >= 0, got {cfg.num_workers}")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise UserError(f"dataset.val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
+
+
+def _stats(cfg, source: Arrays | Folders, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    mean = tuple(cfg.mean) if cfg.mean is not None else source.mean
+    std = tuple(cfg.std) if cfg.std is not None else source.std
+    if len(mean) != channels or len(std) != channels:
+        raise UserError(f"dataset.mean and dataset.std need {channels} values for {cfg.name}, got {list(mean)} and {list(std)}")
+    if min(std) <= 0:
+        raise UserError(f"dataset.std values must be > 0, got {list(std)}")
+    return mean, std
+
+
+def _labels(source: Arrays | Folders) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(source, Arrays):
+        return source.train_y.long(), source.test_y.long()
+    return (torch.tensor([y for _, y in source.train], dtype=torch.int64),
+            torch.tensor([y for _, y in source.test], dtype=torch.int64))
+
+
+def build_data(cfg, *, batch_size: int, seed: int, device: torch.device, rotation: float | None = None) -> Data:
+    """`rotation`, when given, overrides cfg.rotation (a recipe switch)."""
+    rotation = float(cfg.rotation if rotation is None else rotation)
+    _check(cfg, batch_size, rotation)
+    device = torch.device(device)
+    source = SOURCES.get(cfg.name)(cfg)
+    if isinstance(source, Arrays) and cfg.image_size:
+        source = source.resized(cfg.image_size)
+
+    train_y, test_y = _labels(source)
+    if train_y.numel() == 0 or test_y.numel() == 0:
+        raise UserError(f"dataset {cfg.name}: the {'train' if train_y.numel() == 0 else 'test'} split is empty")
+    top = int(max(train_y.max(), test_y.max()))
+    if top >= source.num_classes or int(min(train_y.min(), test_y.min())) < 0:
+        raise UserError(f"dataset {cfg.name}: labels must be in [0, {source.num_classes}), found {top}")
+    train_idx, val_idx = hold_out(train_y, cfg.val_fraction, cfg.split_seed)
+    train_idx = train_idx[subset(train_y[train_idx], cfg.train_subset, cfg.split_seed)]
+    test_idx = subset(test_y, cfg.test_subset, cfg.split_seed, test=True)
+    parts = {"train": train_idx, "test": test_idx}
+    if val_idx.numel():
+        parts["val"] = val_idx
+
+    n_train = train_idx.numel()
+    if batch_size > n_train:
+        raise UserError(f"trainer.batch_size ({batch_size}) is larger than the training set ({n_train} samples)")
+    stream = Stream(n_train, batch_size, seed)
+
+    if isinstance(source, Arrays):
+        channels = int(source.train_x.shape[1])
+        normalise = Normalise(*_stats(cfg, source, channels), device)
+        full = {"train": (source.train_x, train_y), "val": (source.train_x, train_y), "test": (source.test_x, test_y)}
+        splits = {k: (full[k][0][i].to(device), full[k][1][i].to(device)) for k, i in parts.items()}
+        augment = Augment(cfg.crop_padding, cfg.flip, rotation, cfg.fill, normalise)
+        return TensorData(cfg.name, splits, source.num_classes, stream, augment, normalise, device)
+
+    normalise = Normalise(*_stats(cfg, source, 3), device)
+    full_lists = {"train": source.train, "val": source.train, "test": source.test}
+    samples = {k: [full_lists[k][j] for j in i.tolist()] for k, i in parts.items()}
+    return FolderData(cfg.name, samples, source.num_classes, source.image_size, stream, cfg.flip, rotation,
+                      cfg.fill, normalise, cfg.num_workers, device)

@@ -1,0 +1,61 @@
+"""What a dataset source returns, and the registry that maps `dataset.name` to a source.
+
+A source is `fn(cfg: DatasetConfig) -> Arrays | Folders`: the full train and test splits.
+Hold-outs, subsets, resizing and normalisation are applied by `build_data`, the same for all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from ..registry import Registry
+
+SOURCES = Registry("dataset")
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class Arrays:
+    """An in-memory source: uint8 images [N, C, H, W] and int64 labels [N]."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    num_classes: int
+    mean: Tuple[float, ...]
+    std: Tuple[float, ...]
+
+    def resized(self, size: int, chunk: int = 4096) -> "Arrays":
+        """Both splits resized to size×size once (bilinear, antialiased when shrinking), back to uint8."""
+        if tuple(self.train_x.shape[-2:]) == (size, size):
+            return self
+        return replace(self, train_x=_resize(self.train_x, size, chunk), test_x=_resize(self.test_x, size, chunk))
+
+
+def _resize(x: torch.Tensor, size: int, chunk: int) -> torch.Tensor:
+    # In chunks: Tiny-ImageNet as float32 in one piece would be ~5 GB.
+    out = torch.empty((x.shape[0], x.shape[1], size, size), dtype=torch.uint8, device=x.device)
+    shrink = size < max(x.shape[-2:])
+    for i in range(0, x.shape[0], chunk):
+        part = F.interpolate(x[i : i + chunk].float(), size=(size, size), mode="bilinear",
+                             align_corners=False, antialias=shrink)
+        out[i : i + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+@dataclass
+class Folders:
+    """A folder source: (path, label) lists decoded per step by DataLoader workers."""
+
+    train: List[Tuple[str, int]]
+    test: List[Tuple[str, int]]
+    num_classes: int
+    mean: Tuple[float, ...]
+    std: Tuple[float, ...]
+    image_size: int = 224

@@ -1,0 +1,93 @@
+"""Tiny-ImageNet-200 from the official layout, decoded once into uint8 memory.
+
+    tiny-imagenet-200/wnids.txt
+    tiny-imagenet-200/train/<wnid>/images/*.JPEG
+    tiny-imagenet-200/val/images/*.JPEG  +  val/val_annotations.txt  (file, wnid, box)
+
+The val set is the test set, as in the paper. Class indices follow sorted wnids, as torchvision's
+ImageFolder over train/ (what the released code uses) numbers them.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ...errors import UserError
+from ..roots import HOW_DOWNLOAD, missing, root_of
+from ..source import IMAGENET_MEAN, IMAGENET_STD, SOURCES, Arrays
+
+FOLDER = "tiny-imagenet-200"
+URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+SIZE = 64
+
+
+def _decode(path: str) -> np.ndarray:
+    with Image.open(path) as img:
+        img = img.convert("RGB")  # a few Tiny-ImageNet images are grayscale
+        if img.size != (SIZE, SIZE):
+            img = img.resize((SIZE, SIZE), Image.BILINEAR)
+        return np.asarray(img, dtype=np.uint8)
+
+
+def _decode_all(paths: list[str]) -> torch.Tensor:
+    out = np.empty((len(paths), SIZE, SIZE, 3), dtype=np.uint8)
+    # PIL releases the GIL while decoding, so threads scale without pickling 100k arrays.
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
+        for i, arr in enumerate(pool.map(_decode, paths)):
+            out[i] = arr
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def _train_files(base: Path, wnids: list[str]) -> tuple[list[str], list[int]]:
+    paths, labels = [], []
+    for label, wnid in enumerate(wnids):
+        folder = base / "train" / wnid / "images"
+        files = sorted(f for f in os.listdir(folder) if f.lower().endswith((".jpeg", ".jpg", ".png"))) \
+            if folder.is_dir() else []
+        if not files:
+            raise UserError(f"dataset tiny_imagenet: no images in {folder} (wnid {wnid} is listed in wnids.txt)")
+        paths += [str(folder / f) for f in files]
+        labels += [label] * len(files)
+    return paths, labels
+
+
+def _val_files(base: Path, index: dict[str, int]) -> tuple[list[str], list[int]]:
+    paths, labels = [], []
+    for n, line in enumerate((base / "val" / "val_annotations.txt").read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 2 or parts[1] not in index:
+            raise UserError(f"dataset tiny_imagenet: val_annotations.txt line {n} names no class of wnids.txt: {line.strip()!r}")
+        paths.append(str(base / "val" / "images" / parts[0]))
+        labels.append(index[parts[1]])
+    return paths, labels
+
+
+@SOURCES.register("tiny_imagenet")
+def tiny_imagenet(cfg) -> Arrays:
+    root = root_of(cfg)
+    base = root / FOLDER
+    needed = [base / "wnids.txt", base / "val" / "val_annotations.txt"]
+    if not all(p.is_file() for p in needed) and cfg.download:
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        download_and_extract_archive(URL, str(root))
+    for path in needed:
+        if not path.is_file():
+            raise missing(cfg.name, "Tiny-ImageNet files", root, path, f"unzip {URL} there, or {HOW_DOWNLOAD}")
+    wnids = sorted({w.strip() for w in (base / "wnids.txt").read_text().split() if w.strip()})
+    index = {w: i for i, w in enumerate(wnids)}
+    train_paths, train_labels = _train_files(base, wnids)
+    val_paths, val_labels = _val_files(base, index)
+    try:
+        train_x, test_x = _decode_all(train_paths), _decode_all(val_paths)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"dataset tiny_imagenet: cannot read an image: {str(exc).splitlines()[0]}") from None
+    return Arrays(train_x, torch.tensor(train_labels), test_x, torch.tensor(val_labels),
+                  num_classes=len(wnids), mean=IMAGENET_MEAN, std=IMAGENET_STD)

@@ -1,0 +1,210 @@
+"""Who the teacher is: a learner turns schedule events into parameter updates.
+
+`PeerLearner` (online KD): separate teacher and student networks with their own optimisers.
+`SelfLearner` (self KD, BYOT): one network whose deepest head teaches its shallow heads.
+
+Every step returns its named loss terms as detached tensors (no host sync on the hot path);
+`finite` accumulates on the device whether every loss so far was finite.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .losses import KDLoss, LOGIT_LOSSES
+from .optim import set_lr
+from .registry import Registry
+from .schedules import JOINT, STUDENT, TEACHER
+
+Batches = Iterable[Tuple[Tensor, Tensor]]
+
+
+class Learner:
+    """Base: step dispatch, precision, checkpoint state, evaluation plumbing."""
+
+    eval_roles: tuple[str, ...] = ("student",)
+
+    def __init__(self, modules: Dict[str, nn.Module], optimizers: Dict[str, torch.optim.Optimizer],
+                 lr_at: Callable[[int], float], autocast: Callable[[], object], device: torch.device):
+        self.modules, self.optimizers = modules, optimizers
+        self.lr_at, self.autocast, self.device = lr_at, autocast, device
+        self.finite = torch.ones((), dtype=torch.bool, device=device)
+
+    def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        return {TEACHER: self.teacher_step, STUDENT: self.student_step, JOINT: self.joint_step}[kind](t, x, y)
+
+    def _update(self, opt_name: str, t: int, parts: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        opt = self.optimizers[opt_name]
+        set_lr(opt, self.lr_at(t))
+        total = sum(parts.values())
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        self.finite &= torch.isfinite(total.detach())
+        return {k: v.detach() for k, v in parts.items()} | {"loss": total.detach()}
+
+    def all_finite(self) -> bool:
+        """Every loss so far and every weight and buffer now are finite (one host sync)."""
+        ok = self.finite.clone()
+        for m in self.modules.values():
+            for t in list(m.parameters()) + list(m.buffers()):
+                if t.is_floating_point():
+                    ok &= torch.isfinite(t).all()
+        return bool(ok)
+
+    def state_dict(self) -> dict:
+        return {
+            "models": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, m in self.modules.items():
+            m.load_state_dict(state["models"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+
+    @torch.no_grad()
+    def _accuracy(self, forward: Callable[[Tensor], Dict[str, Tensor]], batches: Batches) -> Dict[str, Tuple[float, float]]:
+        correct: Dict[str, Tensor] = {}
+        loss: Dict[str, Tensor] = {}
+        n = 0
+        for x, y in batches:
+            with self.autocast():
+                outs = forward(x)
+            for name, logits in outs.items():
+                logits = logits.float()
+                correct[name] = correct.get(name, 0) + (logits.argmax(1) == y).sum()
+                loss[name] = loss.get(name, 0) + F.cross_entropy(logits, y, reduction="sum")
+            n += y.numel()
+        return {k: (100.0 * float(correct[k]) / n, float(loss[k]) / n) for k in correct}
+
+
+LEARNERS: Registry[Callable[..., Learner]] = Registry("kd_mode")
+
+
+class PeerLearner(Learner):
+    """Online KD with a peer teacher (Alg. 1 / 2); `teacher=None` is the no-KD baseline."""
+
+    def __init__(self, student: nn.Module, teacher: Optional[nn.Module], projector: Optional[nn.Module],
+                 optimizers: Dict[str, torch.optim.Optimizer], loss: KDLoss, *,
+                 teacher_train_mode_replay: bool = False, **kw):
+        modules = {"student": student}
+        if teacher is not None:
+            modules["teacher"] = teacher
+        if projector is not None:
+            modules["projector"] = projector
+        super().__init__(modules, optimizers, **kw)
+        self.student, self.teacher, self.projector, self.loss = student, teacher, projector, loss
+        self.teacher_train_mode_replay = teacher_train_mode_replay
+        self.eval_roles = ("teacher", "student") if teacher is not None else ("student",)
+
+    def teacher_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        self._teacher_update(t, x, y)
+        return {}
+
+    def _teacher_update(self, t: int, x: Tensor, y: Tensor) -> Tuple[Tensor, Tensor]:
+        assert self.teacher is not None, "a teacher step needs a teacher"
+        self.teacher.train()
+        with self.autocast():
+            logits, feat = self.teacher(x)
+        self._update("teacher", t, {"ce": F.cross_entropy(logits.float(), y)})
+        return logits.detach(), feat.detach()
+
+    def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        if self.teacher is None:
+            return self._student_update(t, x, y, None)
+        # The teacher only teaches here; the release leaves BatchNorm in train mode (a recipe switch).
+        self.teacher.train(self.teacher_train_mode_replay)
+        with torch.no_grad(), self.autocast():
+            target = self.teacher(x)
+        return self._student_update(t, x, y, target)
+
+    def joint_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        # The teacher's own pre-update forward is the target: no second teacher forward.
+        target = self._teacher_update(t, x, y)
+        return self._student_update(t, x, y, target)
+
+    def _student_update(self, t: int, x: Tensor, y: Tensor, target: Optional[Tuple[Tensor, Tensor]]) -> Dict[str, Tensor]:
+        self.student.train()
+        with self.autocast():
+            logits, feat = self.student(x)
+            if target is None:
+                parts = {"ce": F.cross_entropy(logits.float(), y)}
+            else:
+                t_logits, t_feat = target
+                s_feat = self.projector(feat) if (self.projector is not None and self.loss.uses_features) else None
+                parts = self.loss(logits, t_logits, y, s_feat, t_feat)
+        return self._update("student", t, parts)
+
+    def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:
+        net = self.teacher if role == "teacher" else self.student
+        net.eval()
+        return self._accuracy(lambda x: {role: net(x)[0]}, batches)
+
+
+class SelfLearner(Learner):
+    """Self KD with BYOT heads (Alg. 3 / 4): one network, one optimiser.
+
+    teacher(t): CE on the deepest head only (Alg. 4, lines 5–6).
+    student(t): the full self-KD loss L' with the deepest head's output as detached target.
+    joint(t):   Alg. 3's single update on the same summed loss.
+    """
+
+    def __init__(self, net: nn.Module, optimizer: torch.optim.Optimizer, loss: KDLoss,
+                 feature_heads: Optional[int] = None, **kw):
+        super().__init__({"network": net}, {"network": optimizer}, **kw)
+        self.net, self.loss, self.feature_heads = net, loss, feature_heads
+
+    def teacher_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        self.net.train()
+        with self.autocast():
+            logits, _ = self.net(x)
+        return self._update("network", t, {"ce": F.cross_entropy(logits[0].float(), y)})
+
+    def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        self.net.train()
+        with self.autocast():
+            logits, feats = self.net(x)
+            parts = self.self_kd_loss(logits, feats, y)
+        return self._update("network", t, parts)
+
+    joint_step = student_step
+
+    def self_kd_loss(self, logits: list, feats: list, y: Tensor) -> Dict[str, Tensor]:
+        deep_logits, deep_feat = logits[0].detach(), feats[0].detach()
+        shallow = list(range(1, len(logits)))
+        with_feat = shallow[-self.feature_heads:] if self.feature_heads else shallow
+        ce = F.cross_entropy(logits[0].float(), y)
+        kd = ce.new_zeros(())
+        feat = ce.new_zeros(())
+        for k in shallow:
+            p = self.loss(logits[k], deep_logits, y)
+            ce = ce + p["ce"]
+            kd = kd + p["kd"]
+            if self.loss.uses_features and k in with_feat:
+                feat = feat + self.loss.beta * self.loss.feature(feats[k].float(), deep_feat.float())
+        return {"ce": ce, "kd": kd, "feat": feat}
+
+    def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:
+        self.net.eval()
+
+        def heads(x: Tensor) -> Dict[str, Tensor]:
+            logits, _ = self.net(x)
+            n = len(logits)
+            # head1 = shallowest … headN = deepest (the network's own classifier)
+            out = {f"head{n - i}": lg for i, lg in enumerate(logits)}
+            out["ensemble"] = torch.stack([lg.float() for lg in logits]).mean(0)
+            return out
+
+        return self._accuracy(heads, batches)
+
+
+def autocast_factory(device: torch.device, precision: str) -> Callable[[], object]:
+    if precision == "bf16":
+        return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext

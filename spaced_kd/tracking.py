@@ -1,0 +1,143 @@
+"""What a run tells the world: metrics.jsonl, summary.json, a progress bar, optionally wandb.
+
+The files follow the run-directory contract (DESIGN.md) that `analysis/` reads.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from . import __version__
+from .config import LoggerConfig
+
+METRICS, SUMMARY = "metrics.jsonl", "summary.json"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, default=str, allow_nan=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes files private; summaries are for everyone reading runs
+    os.replace(tmp, path)
+
+
+def read_summary(run_dir: Path) -> Optional[dict]:
+    try:
+        return json.loads((run_dir / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class Tracker:
+    """Logs evaluations, keeps last/best accuracy per (role, split), writes the summary."""
+
+    def __init__(self, run_dir: Path, logger: LoggerConfig, config: dict, run_name: str):
+        self.run_dir = run_dir
+        self.metrics_path = run_dir / METRICS
+        self.last: Dict[str, float] = {}
+        self.best: Dict[str, float] = {}
+        self.wandb = _start_wandb(logger, config, run_dir, run_name) if logger.name == "wandb" else None
+
+    # -- resume support: the metrics file is cut back to what the checkpoint had seen
+    def state_dict(self) -> dict:
+        size = self.metrics_path.stat().st_size if self.metrics_path.exists() else 0
+        return {"metrics_bytes": size, "last": dict(self.last), "best": dict(self.best)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last, self.best = dict(state["last"]), dict(state["best"])
+        if self.metrics_path.exists():
+            with open(self.metrics_path, "r+b") as f:
+                f.truncate(int(state["metrics_bytes"]))
+
+    def reset(self) -> None:
+        self.metrics_path.unlink(missing_ok=True)
+
+    def log_eval(self, *, epoch: int, step: int, role: str, split: str, acc: float, loss: float, wall_s: float) -> None:
+        row = {"epoch": epoch, "step": step, "role": role, "split": split,
+               "acc": round(acc, 4), "loss": loss, "wall_s": round(wall_s, 3)}
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(row, allow_nan=True) + "\n")
+        key = role if split == "test" else f"{role}_{split}"
+        self.last[key] = acc
+        if not math.isnan(acc):
+            self.best[key] = max(acc, self.best.get(key, -math.inf))
+        if self.wandb is not None:
+            self.wandb.log({f"{split}/{role}_acc": acc, f"{split}/{role}_loss": loss, "epoch": epoch}, step=step)
+
+    def metrics(self) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        for key, acc in self.last.items():
+            out[f"{key}_acc"] = acc
+            out[f"{key}_best_acc"] = self.best.get(key, acc)
+        return out
+
+    def summary(self, **fields: Any) -> dict:
+        return {"version": __version__, "run_dir": str(self.run_dir), "metrics": self.metrics(), **fields}
+
+    def write_summary(self, summary: dict) -> None:
+        write_json_atomic(self.run_dir / SUMMARY, summary)
+        if self.wandb is not None:
+            self.wandb.summary.update({k: v for k, v in summary["metrics"].items()})
+            self.wandb.summary["status"] = summary.get("status")
+
+    def close(self, failed: bool = False) -> None:
+        if self.wandb is not None:
+            self.wandb.finish(exit_code=1 if failed else 0)
+            self.wandb = None
+
+
+def _start_wandb(cfg: LoggerConfig, config: dict, run_dir: Path, name: str):
+    import wandb  # imported only when asked for: it is slow to import
+
+    mode = cfg.mode or os.environ.get("WANDB_MODE") or "offline"
+    return wandb.init(project=cfg.project, entity=cfg.entity, mode=mode, dir=str(run_dir), name=name,
+                      config=config, tags=list(cfg.tags) or None, reinit="finish_previous")
+
+
+class Progress:
+    """One tqdm bar per student epoch; loss values are read from the device only at refresh."""
+
+    def __init__(self, enabled: bool, total_epochs: int, events_per_epoch: int):
+        # A redrawn bar only helps a person at a terminal; in batch logs the epoch lines suffice.
+        self.enabled = enabled and sys.stderr is not None and sys.stderr.isatty()
+        self.total_epochs, self.events_per_epoch = total_epochs, events_per_epoch
+        self.bar = None
+        self.postfix: Dict[str, str] = {}
+        self._last_refresh = 0.0
+
+    def start_epoch(self, epoch: int, done_events: int = 0) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        self.close()
+        self.bar = tqdm(total=self.events_per_epoch, initial=min(done_events, self.events_per_epoch),
+                        desc=f"epoch {epoch}/{self.total_epochs}", leave=False, dynamic_ncols=True,
+                        mininterval=0.5, file=sys.stderr)
+
+    def advance(self, losses: Dict[str, Any]) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        now = time.monotonic()
+        if now - self._last_refresh > 0.5 and "loss" in losses:
+            self._last_refresh = now
+            self.postfix["loss"] = f"{float(losses['loss']):.3f}"
+            self.bar.set_postfix(self.postfix, refresh=False)
+
+    def note(self, **kv: float) -> None:
+        self.postfix.update({k: f"{v:.2f}" for k, v in kv.items()})
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

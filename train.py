@@ -1,0 +1,25 @@
+"""spaced-kd entry point: `python train.py [group=option ...] [key=value ...]`, `-m` for sweeps."""
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from spaced_kd.config import register_defaults
+from spaced_kd.preflight import output_dir_problem
+
+register_defaults()
+
+
+@hydra.main(version_base=None, config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    from spaced_kd.cli import train_task  # imported here so --help and --cfg stay fast
+
+    return train_task(cfg)
+
+
+if __name__ == "__main__":
+    problem = output_dir_problem(sys.argv[1:])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    main()
