@@ -23,3 +23,7 @@ if __name__ == "__main__":
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
     main()
+    from spaced_kd.sweep_status import FAILED
+
+    if FAILED:  # a sweep finished with failed runs: say so in the exit status
+        sys.exit(1)

@@ -3,8 +3,10 @@
 Everything here reads only the run-directory contract (`.hydra/`, `metrics.jsonl`,
 `summary.json`, optional `probes.json`), never the training code, so it works on runs copied
 from any machine and can be tested on run directories written by the tests themselves.
+See docs/analysis.md.
 
     collect.collect(roots)          → one row per run (tidy DataFrame)
+    select.main_runs(df)            → each row / network held at its default settings
     tables.build_table(df, 6)       → a paper table (cells + md / latex / csv rendering)
     fits.fit_intervals(df)          → Fig. 2c quadratic fits with a seed-bootstrap CI
     plots.plot_all(df, out_dir)     → the paper's figures as PNG + PDF

@@ -13,9 +13,11 @@ Columns
 * short config columns: model, model_width, network (paper label), teacher, teacher_width,
   teacher_label, teacher_same, dataset, dataset_label, train_subset, kd, kd_mode, interval,
   interval_raw, interval_unit, start_epoch, end_epoch, full_period, loss, logit_loss,
-  feature_loss, temperature, alpha, beta, optim, lr, scheduler, batch_size, epochs, recipe, seed;
+  feature_loss, temperature, alpha, beta, optim, lr, scheduler, batch_size, epochs, recipe, method,
+  seed;
 * every key of the resolved config, flattened with dots (``optim.momentum``, ``dataset.val_fraction``);
-* every metric of ``summary.metrics`` under its own name (``student_acc``, ``teacher_best_acc`` …);
+* every metric of ``summary.metrics`` under its own name (``student_acc``, ``teacher_best_acc`` …),
+  and summary.json's other scalar facts (``device``, ``total_steps`` …);
 * probe scalars as ``probe.*`` (``probe.bim_robust_acc``, ``probe.corruption.snow@3.0`` …);
 * run facts: status, ok, error, wall_s, steps, steps_per_epoch, interval_steps, epochs_done,
   version, overrides (verbatim), overridden (their keys), config_id, run_dir, root, finished_at,

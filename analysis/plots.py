@@ -60,8 +60,7 @@ def _colors(names: list[str]) -> dict[str, str]:
 
 def _empty(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4", wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_axis_off()  # not set_yticks([]): that would also strip a shared-y neighbour
 
 
 def _legend_below(ax) -> None:
@@ -278,9 +277,11 @@ def fig_lr_batch(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str = "
                 _empty(ax, "no runs")
                 continue
             combos = sub.assign(label=sub["network"] + " / " + sub["dataset_label"])
-            for (label, kd, s), part in combos.groupby(["label", "kd", "interval"]):
-                if part[xcol].nunique() < 2:  # a setting not swept over this axis: no line
-                    continue
+            swept = combos.groupby(["label", "kd", "interval"])[xcol].transform("nunique") > 1
+            if not swept.any():  # nothing was run at two values of this setting
+                _empty(ax, f"no runs at two or more {'learning rates' if xcol == 'lr' else 'batch sizes'}")
+                continue
+            for (label, kd, s), part in combos[swept].groupby(["label", "kd", "interval"]):
                 kind = "online KD" if kd == "online" else f"spaced KD s={interval_label(s)}"
                 style = "--" if kd == "online" else "-"
                 _band(ax, part.groupby(xcol)[metric], None, f"{label}: {kind}",
@@ -418,8 +419,8 @@ def fig_training_curves(run_dir: str | os.PathLike, row: dict | None = None):
             if not row.get("full_period", True) and start is not None and not pd.isna(start):
                 stop = row.get("epochs") if end is None or pd.isna(end) or math.isinf(end) else end
                 axes[0].axvspan(start, stop, color="tab:red", alpha=0.08, label="spaced window (online elsewhere)")
-        axes[0].legend(loc="lower right", frameon=False)
-        axes[1].legend(loc="upper right", frameon=False)
+        for ax in axes:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False, ncol=4)
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
     return fig

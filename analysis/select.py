@@ -84,7 +84,7 @@ def fixed_settings(runs: pd.DataFrame, skip: set[str] | frozenset[str] = frozens
             continue
         if overridden is not None:
             keys = set(SETTING_KEYS.get(name, ()))
-            default = overridden.loc[values.index].map(lambda ks: not keys.intersection(ks))
+            default = overridden.loc[values.index].map(lambda ks, keys=keys: not keys.intersection(ks))
         else:
             default = pd.Series(False, index=values.index)
         score = pd.DataFrame({"v": values, "d": default.astype(int)}).groupby("v")["d"].agg(["sum", "count"])

@@ -6,7 +6,8 @@ keys make a row, and how rows and columns are laid out. `build_table` turns a sp
 `TableResult` renders them as markdown, LaTeX or CSV in the paper's layout.
 
 Cells are mean ± sample std over the usable runs (completed, not superseded by a rerun) with the
-run count n — one run per seed unless the selection mixes settings, which is warned about.
+run count n (one run per seed). Settings a table does not vary are held at each row's defaults
+(`analysis.select`); the runs that leaves out are reported as warnings.
 Δ cells are the difference of the two cell means, ± the std of the per-seed paired differences
 (n = seeds present on both sides). A cell with no usable run is never dropped: it reads
 ``missing``, or ``n/a (2 failed, 1 unfinished)`` when its runs did not complete.
@@ -176,6 +177,8 @@ def make_spec(number: int, df: pd.DataFrame, interval: float | None = None) -> S
 def _long_frame(df: pd.DataFrame, spec: Spec, metric: str) -> pd.DataFrame:
     """Runs (not superseded) with the table's key columns as labels and a ``value`` column."""
     live = df[~df["superseded"]] if "superseded" in df.columns else df
+    # the dotted config copies are not needed past --where; dropping them makes selection cheap
+    live = live[[c for c in live.columns if "." not in c or c.startswith("probe.")]]
     base = live.assign(
         dataset=live["dataset_label"],
         network=live["network"],
@@ -202,6 +205,7 @@ def _long_frame(df: pd.DataFrame, spec: Spec, metric: str) -> pd.DataFrame:
     if not parts:
         return base.iloc[0:0].assign(attack=None, intensity=math.nan, **{"probe.value": math.nan})
     out = pd.concat(parts, ignore_index=True)
+    out = out[[c for c in out.columns if not c.startswith(prefix)]]
     return out[out["intensity"].map(spec.intensities)]
 
 

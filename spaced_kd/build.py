@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from torch import nn
@@ -15,7 +16,7 @@ from .learners import LEARNERS, Learner, PeerLearner, SelfLearner, autocast_fact
 from .losses import KDLoss
 from .models import build_model, build_self_model
 from .optim import build_optimizer, lr_schedule
-from .schedules import SCHEDULES, Event, Plan, expand, steps_from_epochs
+from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
 from . import checkpoint
 
 # How far apart the teacher's and student's initial seeds are when teacher.init=different.
@@ -36,7 +37,8 @@ class Setup:
     device: torch.device
     data: object
     learner: Learner
-    events: List[Event]
+    events: Callable[[], Iterator[Event]]  # each call: a fresh lazy pass over the schedule
+    n_events: int
     plan: Plan
     steps_per_epoch: int
 
@@ -101,8 +103,7 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     SCHEDULES.get(cfg.kd.name)
     LEARNERS.get(cfg.kd_mode.name)
     device = device or resolve_device(cfg.trainer.device)
-    rotation = None
-    data = build_data(cfg.dataset, batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device, rotation=rotation)
+    data = build_data(cfg.dataset, batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
     spe = data.steps_per_epoch
     plan = build_plan(cfg, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
@@ -110,7 +111,8 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     learner = LEARNERS.get("self" if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else "peer")(
         cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
     torch.manual_seed(cfg.seed)  # dropout / drop-path draws start from the run's seed
-    return Setup(cfg, device, data, learner, expand(cfg.kd.name, plan), plan, spe)
+    events = partial(SCHEDULES.get(cfg.kd.name), plan)
+    return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
 
 @LEARNERS.register("peer")

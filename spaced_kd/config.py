@@ -28,7 +28,7 @@ class TeacherConfig:
     name: Optional[str] = None  # None: same architecture as the student
     width: Optional[float] = None  # None: the student's width
     drop_path: Optional[float] = None
-    init: str = "different"  # same | different initial weights from the student
+    init: str = "same"  # same | different initial weights from the student (paper: same seed)
     checkpoint: Optional[str] = None  # kd=offline: load a trained teacher instead of training one
 
 

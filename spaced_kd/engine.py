@@ -6,12 +6,13 @@ refuses to save weights once any loss has been non-finite.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, Optional
 
 import torch
 
@@ -52,7 +53,8 @@ ROLES_OF = {TEACHER: (TEACHER,), STUDENT: (STUDENT,), JOINT: (TEACHER, STUDENT)}
 
 @dataclass
 class Engine:
-    events: List[Event]
+    events: Callable[[], Iterator[Event]]  # a fresh pass over the schedule (generators are lazy:
+    # replay holds two integers per block, not the block)
     learner: Learner
     data: object  # spaced_kd.data.DataModule
     tracker: Tracker
@@ -72,8 +74,9 @@ class Engine:
         kill_at = int(os.environ.get(KILL_AT_ENV, "-1"))
         total_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.progress.start_epoch(state.done[STUDENT] // self.steps_per_epoch + 1)
-        pending = self.events[state.event_index:]
-        batches = self.data.train_batches(ev.step for ev in pending)
+        skip = state.event_index
+        pending = itertools.islice(self.events(), skip, None)
+        batches = self.data.train_batches(ev.step for ev in itertools.islice(self.events(), skip, None))
         for ev, (t, x, y) in zip(pending, batches):
             assert t == ev.step, f"data stream out of step: event {ev} got batch {t}"
             if state.event_index == kill_at:

@@ -74,7 +74,7 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
         torch.set_rng_state(resumed["rng"]["torch"])
         if setup.device.type == "cuda" and resumed["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(resumed["rng"]["cuda"], setup.device)
-        log(f"resuming {run_dir} from event {state.event_index}/{len(setup.events)} "
+        log(f"resuming {run_dir} from event {state.event_index}/{setup.n_events} "
             f"(student step {state.done['student']})")
     else:
         tracker.reset()
@@ -86,7 +86,7 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
             steps=state.done["student"], teacher_steps=state.done["teacher"],
             steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
             interval_steps=setup.plan.interval if cfg.kd.name in ("spaced", "ahead") else None,
-            events=len(setup.events), events_done=state.event_index,
+            events=setup.n_events, events_done=state.event_index,
             resumed_from_step=resumed_from, wall_s=round(state.wall_s, 3), device=str(setup.device),
         )
         _alias_self_metrics(s["metrics"])
@@ -101,7 +101,7 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
     engine = Engine(
         events=setup.events, learner=setup.learner, data=setup.data, tracker=tracker,
         progress=Progress(cfg.trainer.progress, math.ceil(setup.plan.total_steps / setup.steps_per_epoch),
-                          max(1, round(len(setup.events) * setup.steps_per_epoch / setup.plan.total_steps))),
+                          max(1, round(setup.n_events * setup.steps_per_epoch / setup.plan.total_steps))),
         save_checkpoint=save, steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
         eval_every=cfg.trainer.eval_every, eval_batch_size=cfg.trainer.eval_batch_size,
         eval_splits=tuple(s for s in setup.data.eval_splits if s != "train" or cfg.trainer.eval_train),

@@ -172,10 +172,15 @@ SlurmdPort=$SLURMD_PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# cred_expire also sets how long a requeued job waits before it may start again (default 120 s)
+AuthInfo=cred_expire=10
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
 SchedulerType=sched/backfill
+# a test cluster: look at pending (e.g. just requeued) jobs every few seconds, not every minute
+SchedulerParameters=sched_interval=5,bf_interval=5
+MailProg=/bin/true
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 StateSaveLocation=$SPOOL/ctld

@@ -20,4 +20,4 @@ from .build import build_data
 from .source import SOURCES, Arrays, Folders
 from .stream import Stream
 
-__all__ = ["build_data", "SOURCES", "Stream", "Data", "Arrays", "Folders"]
+__all__ = ["SOURCES", "Arrays", "Data", "Folders", "Stream", "build_data"]

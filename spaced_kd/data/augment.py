@@ -6,8 +6,8 @@ device, so a batch is the same on CPU and GPU and never touches the global RNG.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +19,14 @@ class CropFlipParams:
     dx: torch.Tensor  # int64 [B]
     flip: torch.Tensor  # bool [B]
     angle: torch.Tensor  # float32 [B], degrees
+
+    def to(self, device: torch.device) -> CropFlipParams:
+        # non_blocking: a plain .to() from CPU makes PyTorch wait for the GPU to finish the previous
+        # training step, which would stall kernel queueing on every batch.
+        if device.type == "cpu":
+            return self
+        ints = torch.stack([self.dy, self.dx, self.flip.long()]).to(device, non_blocking=True)
+        return CropFlipParams(ints[0], ints[1], ints[2].bool(), self.angle)  # rotate() moves cos/sin itself
 
 
 def draw_params(gen: torch.Generator, batch: int, padding: int, flip: bool, rotation: float) -> CropFlipParams:
@@ -38,33 +46,39 @@ def crop_flip(x: torch.Tensor, p: CropFlipParams, padding: int, fill: int) -> to
         x = F.pad(x, (padding, padding, padding, padding), value=fill)
     Hp, Wp = x.shape[-2:]
     dev = x.device
-    rows = p.dy.to(dev)[:, None] + torch.arange(H, device=dev)  # [B, H]
-    cols = p.dx.to(dev)[:, None] + torch.arange(W, device=dev)  # [B, W]
-    cols = torch.where(p.flip.to(dev)[:, None], cols.flip(1), cols)  # a flip is a reversed column read
+    p = p.to(dev)
+    rows = p.dy[:, None] + torch.arange(H, device=dev)  # [B, H]
+    cols = p.dx[:, None] + torch.arange(W, device=dev)  # [B, W]
+    cols = torch.where(p.flip[:, None], cols.flip(1), cols)  # a flip is a reversed column read
     flat = (rows[:, :, None] * Wp + cols[:, None, :]).reshape(B, 1, H * W).expand(B, C, H * W)
     return torch.gather(x.reshape(B, C, Hp * Wp), 2, flat).reshape(B, C, H, W)
 
 
-def rotate(x: torch.Tensor, degrees: torch.Tensor, fill: float) -> torch.Tensor:
-    """Rotate each image by its angle about the centre; corners get `fill` (x in 0..255 floats).
+def rotate(x: torch.Tensor, degrees: torch.Tensor, fill: int) -> torch.Tensor:
+    """Rotate each uint8 image by its angle about the centre, nearest pixel; outside gets `fill`.
 
-    Nearest sampling, as torchvision's RandomRotation default, so pixel values stay exact.
+    Nearest, as torchvision's RandomRotation default, and done as one gather rather than
+    grid_sample: the source coordinates are float64 and built from separate, correctly rounded
+    ops with cos/sin taken on the CPU, so CPU and GPU pick the same pixels (grid_sample's float32
+    grid does not), and the image stays uint8.
     """
     B, C, H, W = x.shape
-    rad = degrees.to(x.device, torch.float32) * (math.pi / 180)
-    cos, sin = rad.cos(), rad.sin()
-    zero = torch.zeros_like(cos)
-    # affine_grid works in [-1, 1] coordinates per axis; the H/W factors keep the rotation rigid in
-    # pixel space for non-square images.
-    theta = torch.stack([cos, -sin * H / W, zero, sin * W / H, cos, zero], 1).view(B, 2, 3)
-    grid = F.affine_grid(theta, [B, C, H, W], align_corners=False)
-    # grid_sample pads with zeros; shifting by fill makes that the fill value.
-    out = F.grid_sample(x - fill, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-    return out + fill
+    dev = x.device
+    rad = degrees.to(torch.float64) * (math.pi / 180)
+    cs = torch.stack([rad.cos(), rad.sin()], 1).to(dev, non_blocking=True)  # non_blocking: no GPU wait
+    cos, sin = cs[:, 0, None, None], cs[:, 1, None, None]
+    u = (torch.arange(W, device=dev, dtype=torch.float64) - (W - 1) / 2)[None, None, :]
+    v = (torch.arange(H, device=dev, dtype=torch.float64) - (H - 1) / 2)[None, :, None]
+    sx = (cos * u - sin * v + (W - 1) / 2).round()  # [B, H, W]; round half to even on both devices
+    sy = (sin * u + cos * v + (H - 1) / 2).round()
+    inside = (sx >= 0) & (sx <= W - 1) & (sy >= 0) & (sy <= H - 1)
+    src = (sy.clamp(0, H - 1) * W + sx.clamp(0, W - 1)).long().view(B, 1, H * W).expand(B, C, H * W)
+    out = torch.gather(x.reshape(B, C, H * W), 2, src).view(B, C, H, W)
+    return out.masked_fill(~inside[:, None], fill)
 
 
 class Normalise:
-    """uint8 (or 0..255 float) → float32 (x/255 - mean) / std, as one fused multiply-add."""
+    """uint8 → float32 (x/255 - mean) / std, as one fused multiply-add."""
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], device: torch.device):
         m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
@@ -85,9 +99,9 @@ class Augment:
         self.normalise = normalise
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        p = draw_params(gen, x.shape[0], self.padding, self.flip, self.rotation)
+        p = draw_params(gen, x.shape[0], self.padding, self.flip, self.rotation).to(x.device)
         if self.padding or self.flip:
             x = crop_flip(x, p, self.padding, self.fill)
         if self.rotation > 0:
-            x = rotate(x.to(torch.float32), p.angle, float(self.fill))
+            x = rotate(x, p.angle, self.fill)
         return self.normalise(x)

@@ -1,7 +1,7 @@
 """The interface every built dataset offers to the engine."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 

@@ -6,7 +6,7 @@ rotation and normalisation run batched on the device, as for in-memory sources.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -83,7 +83,7 @@ class FolderData(Data):
         y = y.to(self.device, non_blocking=True)
         if self.rotation > 0:
             _, angles = step_params(self.stream, t, x.shape[0], self.rotation)
-            x = rotate(x.to(torch.float32), angles, float(self.fill))
+            x = rotate(x, angles, self.fill)
         return self.normalise(x), y
 
     def train_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:

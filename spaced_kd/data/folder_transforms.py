@@ -66,5 +66,5 @@ def eval_image(path: str, size: int) -> torch.Tensor:
     w, h = img.size
     new = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)
     img = img.resize(new, Image.BILINEAR)
-    left, top = int(round((new[0] - size) / 2)), int(round((new[1] - size) / 2))
+    left, top = round((new[0] - size) / 2), round((new[1] - size) / 2)
     return to_uint8_tensor(img.crop((left, top, left + size, top + size)))

@@ -6,7 +6,6 @@ Hold-outs, subsets, resizing and normalisation are applied by `build_data`, the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -28,10 +27,10 @@ class Arrays:
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
-    mean: Tuple[float, ...]
-    std: Tuple[float, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
-    def resized(self, size: int, chunk: int = 4096) -> "Arrays":
+    def resized(self, size: int, chunk: int = 4096) -> Arrays:
         """Both splits resized to size×size once (bilinear, antialiased when shrinking), back to uint8."""
         if tuple(self.train_x.shape[-2:]) == (size, size):
             return self
@@ -53,9 +52,9 @@ def _resize(x: torch.Tensor, size: int, chunk: int) -> torch.Tensor:
 class Folders:
     """A folder source: (path, label) lists decoded per step by DataLoader workers."""
 
-    train: List[Tuple[str, int]]
-    test: List[Tuple[str, int]]
+    train: list[tuple[str, int]]
+    test: list[tuple[str, int]]
     num_classes: int
-    mean: Tuple[float, ...]
-    std: Tuple[float, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
     image_size: int = 224

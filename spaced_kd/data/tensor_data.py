@@ -1,7 +1,7 @@
 """In-memory datasets: uint8 tensors on the training device, augmented there per step."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -25,7 +25,7 @@ class TensorData(Data):
 
     def train_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self._splits["train"]
-        idx = self.stream.indices(t).to(self.device)
+        idx = self.stream.indices(t).to(self.device, non_blocking=True)  # no wait on the GPU
         return self.augment(x.index_select(0, idx), self.stream.generator(t)), y.index_select(0, idx)
 
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -15,13 +15,13 @@ HOW = "set dataset.root=PATH to a prepared ImageFolder tree (ImageNet can't be d
 
 @SOURCES.register("imagenet100", "imagenet1k")
 def imagenet(cfg) -> Folders:
-    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
-
     root = root_of(cfg)
     train_dir, val_dir = root / "train", root / "val"
     for d in (train_dir, val_dir):
         if not d.is_dir():
             raise missing(cfg.name, "ImageFolder tree", root, f"{d}/<class>/*.JPEG", HOW)
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset  # slow import
+
     try:
         classes, class_to_idx = find_classes(str(train_dir))
         train = make_dataset(str(train_dir), class_to_idx, extensions=IMG_EXTENSIONS)
