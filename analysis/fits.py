@@ -152,7 +152,7 @@ def fit_one(runs: pd.DataFrame, metric: str = "student_acc", y: str = "gain", kd
     in_range = bool(lo_x <= fit.vertex <= hi_x)
     note = ""
     if fit.a >= 0:
-        note = "not concave: the vertex is a minimum, not a best interval"
+        note = "not concave (a ≥ 0): the curve has no maximum, so no best interval"
     elif not in_range:
         note = "vertex outside the measured intervals (extrapolated)"
     return {**out, "a": fit.a, "b": fit.b, "c": fit.c, "vertex": fit.vertex, "vertex_y": fit.vertex_y,
@@ -182,10 +182,13 @@ def describe(row: pd.Series | dict, y: str = "gain") -> str:
     if not math.isfinite(row["a"]):
         return f"{row['dataset']} / {row['network']}: no fit ({row['note']})"
     what = "gain" if y == "gain" else "acc"
-    text = (f"{row['dataset']} / {row['network']}: {what} = {row['a']:.3f}·s² {row['b']:+.3f}·s {row['c']:+.3f}; "
-            f"best s* = {row['vertex']:.2f} epochs ({what} {row['vertex_y']:.2f})")
-    if math.isfinite(row["ci_lo"]):
-        text += f", 95% CI [{row['ci_lo']:.2f}, {row['ci_hi']:.2f}]"
+    text = f"{row['dataset']} / {row['network']}: {what} = {row['a']:.3f}·s² {row['b']:+.3f}·s {row['c']:+.3f}; "
+    if row["concave"]:
+        text += f"best s* = {row['vertex']:.2f} epochs ({what} {row['vertex_y']:.2f})"
+        if math.isfinite(row["ci_lo"]):
+            text += f", 95% CI [{row['ci_lo']:.2f}, {row['ci_hi']:.2f}]"
+    else:
+        text += "no best interval"
     text += f"; R² = {row['r2']:.3f}; {row['n_points']} runs, {row['n_seeds']} seeds"
     return text + (f"  ({row['note']})" if row["note"] else "")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -314,6 +315,7 @@ def flatness_frame(df: pd.DataFrame) -> pd.DataFrame:
             rows.append({
                 "network": rec["network"], "dataset_label": rec["dataset_label"], "kd": rec["kd"],
                 "interval": rec["interval"], "seed": rec["seed"], "sigma": float(sigma),
+                "relative": bool(flat.get("relative", False)),
                 **{k: float(flat[k][i]) for k in ("loss_mean", "loss_std", "acc_mean", "acc_std")
                    if isinstance(flat.get(k), list) and len(flat[k]) > i},
             })
@@ -346,7 +348,8 @@ def fig_flatness(df: pd.DataFrame):
                         label=f"{label}: {kind}, n={seeds}")
                 ax.fill_between(xs, stats["mean"] - np.nan_to_num(spread), stats["mean"] + np.nan_to_num(spread),
                                 color=colors[label], alpha=0.15, linewidth=0)
-            ax.set_xlabel("std σ of Gaussian noise added to the weights")
+            ax.set_xlabel("noise level σ (std relative to each weight tensor's RMS)" if data["relative"].all()
+                          else "std σ of Gaussian noise added to the weights")
             ax.set_ylabel(ylabel)
             _legend_below(ax)
         axes[0].set_title("(a) loss rises less on a flatter minimum")
@@ -389,7 +392,7 @@ def fig_training_curves(run_dir: str | os.PathLike, row: dict | None = None):
         row = frame.iloc[0].to_dict() if len(frame) else {}
     test = records[records["split"] == "test"] if not records.empty else records
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), sharex=True)  # the same epochs side by side
         title = (f"{row.get('network', '?')} / {row.get('dataset_label', '?')} — kd={row.get('kd')}"
                  f" ({row.get('kd_mode')}), s={row.get('interval_raw')}, seed {row.get('seed')}, {row.get('status')}")
         if test.empty:
@@ -441,7 +444,10 @@ def plot_all(df: pd.DataFrame, out_dir: str | os.PathLike, metric: str = "studen
     live = df[~df["superseded"]] if "superseded" in df.columns else df
     picks = live.sort_values("run_dir").drop_duplicates("kd").head(curves) if curves else live.iloc[0:0]
     for rec in picks.to_dict("records"):
-        stem = f"curves_{rec['kd']}_{Path(rec['run_dir']).name}"
+        # Hydra's run dirs are often all named seed=<n>: name the file by what the run is
+        s = rec.get("interval")  # normalised: none has no interval, online is 0
+        stem = re.sub(r"[^A-Za-z0-9_.=-]", "_", f"curves_{rec['kd']}_s{s:g}_seed{rec['seed']}_{rec['config_id'][:6]}"
+                      if isinstance(s, float) and math.isfinite(s) else f"curves_{rec['kd']}_{rec['config_id'][:6]}")
         out[stem] = save(fig_training_curves(rec["run_dir"], rec), out_dir, stem)
     return out
 

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from .engine import Preempted
 from .errors import UserError
+from .preemption import slurm_requeued
 from .run import record_failure, run
 
 
@@ -29,6 +30,10 @@ def train_task(cfg: DictConfig) -> float:
         sys.exit(2)
     except Preempted as exc:
         print(f"preempted: {exc}", file=sys.stderr, flush=True)
+        if slurm_requeued():
+            # Returning would hand submitit a result and end the sweep's wait for this job while
+            # SLURM runs it again; leaving without one lets the requeued attempt report instead.
+            raise SystemExit(3)
         if in_sweep:
             return math.nan
         sys.exit(3)

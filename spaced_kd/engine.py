@@ -106,7 +106,7 @@ class Engine:
         self.progress.close()
         # Roles whose last update came after their last evaluation (a dropped final block, a
         # fractional last epoch) are evaluated once more so the summary reflects final weights.
-        final = [r for r in self.learner.eval_roles if state.evaluated.get(r, -1) < state.done[r] and state.done[r] > 0]
+        final = [r for r in self.learner.eval_roles if state.evaluated.get(r, -1) < state.done[r]]
         state.wall_s = time.monotonic() - started
         for role in final:
             self._evaluate(role, state, force=True)

@@ -8,7 +8,9 @@ checkpoint, then calls `release()`, which hands the signal to whoever handled it
 from __future__ import annotations
 
 import os
+import re
 import signal
+import subprocess
 from types import FrameType
 from typing import Any, Optional
 
@@ -47,3 +49,20 @@ class PreemptionGuard:
         self.__exit__()
         if sig is not None:
             os.kill(os.getpid(), sig)
+
+
+def slurm_requeued() -> bool:
+    """True when SLURM has requeued this job (`scontrol requeue`, preemption with requeue).
+
+    A requeue and a cancel both arrive as SIGTERM; only a requeue raises the job's restart count
+    above the count this attempt started with ($SLURM_RESTART_COUNT, unset on the first run).
+    """
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return False
+    try:
+        out = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    m = re.search(r"\bRestarts=(\d+)", out)
+    return bool(m) and int(m.group(1)) > int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)

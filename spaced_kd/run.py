@@ -121,7 +121,11 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
         tracker.write_summary(summary("failed", error=str(exc)))
         raise UserError(str(exc)) from None
     except BaseException as exc:
-        tracker.write_summary(summary("failed", error=f"{type(exc).__name__}: {exc}"))
+        if engine.guard is not None and engine.guard.requested:
+            # submitit's handler requeued the job and exits: the next attempt resumes from here
+            tracker.write_summary(summary("running", error=f"preempted (signal {engine.guard.received}); requeued"))
+        else:
+            tracker.write_summary(summary("failed", error=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
         tracker.close(failed=failed)

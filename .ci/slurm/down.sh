@@ -20,7 +20,8 @@ stop_pidfile() {  # name pidfile [timeout_s]
     local name=$1 pidf=$2 secs=${3:-20} pid i
     [ -s "$pidf" ] || return 0
     pid=$(cat "$pidf")
-    if kill -0 "$pid" 2>/dev/null; then
+    # only the daemon itself: a stale pid file may name a pid reused by something else
+    if kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
         log "stopping $name ($pid)"
         kill -TERM "$pid" 2>/dev/null
         for ((i = 0; i < secs * 5; i++)); do
@@ -47,14 +48,18 @@ if [ -f "$SLURM_CONF" ] && [ -s "$RUN/slurmctld.pid" ] && kill -0 "$(cat "$RUN/s
     fi
 fi
 
-stop_pidfile slurmd "$RUN/slurmd.pid"
-stop_pidfile slurmctld "$RUN/slurmctld.pid"
+# slurmd and slurmctld together, then accounting (slurmctld flushes to slurmdbd on the way out),
+# then the database
+stop_pidfile slurmd "$RUN/slurmd.pid" &
+stop_pidfile slurmctld "$RUN/slurmctld.pid" &
+wait
 stop_pidfile slurmdbd "$RUN/slurmdbd.pid"
-stop_pidfile mariadbd "$DBRUN/mariadbd.pid" 60
+stop_pidfile mariadbd "$DBRUN/mariadbd.pid" 60 &
 if [ -f "$RUN/munged.started-by-us" ]; then
-    stop_pidfile munged /run/munge/munged.pid
+    stop_pidfile munged /run/munge/munged.pid &
     rm -f "$RUN/munged.started-by-us"
 fi
+wait
 
 if [ "$PURGE" = 1 ]; then
     log "removing $STATE"

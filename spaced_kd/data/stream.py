@@ -44,7 +44,8 @@ class Stream:
         perm = self._perms.get(epoch)
         if perm is None:
             gen = torch.Generator().manual_seed(mix_seed(self.seed, _PERMUTATION, epoch))
-            perm = torch.randperm(self.n, generator=gen)
+            # int32 halves the cache (two Tiny-ImageNet epochs: 0.8 MB, not 1.6 MB); n < 2**31 always
+            perm = torch.randperm(self.n, generator=gen).to(torch.int32)
             self._perms[epoch] = perm
             while len(self._perms) > self._CACHE:
                 self._perms.popitem(last=False)
@@ -55,7 +56,7 @@ class Stream:
     def indices(self, t: int) -> torch.Tensor:
         """Sample indices of step t (CPU int64); a copy, so callers can't corrupt the cache."""
         epoch, i = divmod(self._check(t), self.steps_per_epoch)
-        return self.permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size].clone()
+        return self.permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size].long()
 
     def aug_seed(self, t: int) -> int:
         return mix_seed(self.seed, _AUGMENTATION, self._check(t))

@@ -146,7 +146,8 @@ class ResNet(nn.Module):
         self.feature_dim = in_ch
         self.fc = nn.Linear(in_ch, num_classes)
         for m in self.modules():
-            # He init for ReLU nets trained from scratch (torchvision's rule, which the BYOT backbone uses).
+            # He (fan-out) init suits ReLU nets trained from scratch; it is torchvision's rule. Whether the
+            # release's online-KD ResNet keeps PyTorch's default init instead is not recorded in OFFICIAL_CODE.md.
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm2d):
