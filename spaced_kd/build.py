@@ -86,7 +86,8 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
         s = int(round(cfg.interval))
     else:
         s = steps_from_epochs(cfg.interval, steps_per_epoch, floor=cfg.recipe.floor_interval)
-    window_end = None if cfg.spaced.end_epoch is None else steps_from_epochs(cfg.spaced.end_epoch, steps_per_epoch)
+    end = cfg.spaced.end()
+    window_end = None if end is None else steps_from_epochs(end, steps_per_epoch)
     self_offset = cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self"
     return Plan(
         total_steps=total,
@@ -103,6 +104,9 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     SCHEDULES.get(cfg.kd.name)
     LEARNERS.get(cfg.kd_mode.name)
     device = device or resolve_device(cfg.trainer.device)
+    if cfg.trainer.threads is not None:
+        # Small CPU models run faster on one thread per job, several jobs side by side.
+        torch.set_num_threads(cfg.trainer.threads)
     data = build_data(cfg.dataset, batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
     spe = data.steps_per_epoch
     plan = build_plan(cfg, spe)

@@ -21,6 +21,9 @@ def train_task(cfg: DictConfig) -> float:
     run_dir = Path(hc.runtime.output_dir)
     in_sweep = hc.mode == RunMode.MULTIRUN
     try:
+        if cfg.get("probes"):  # an unknown probe fails before training
+            from .probes import probe_names
+            probe_names(cfg.probes)
         summary = run(cfg, run_dir)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
@@ -43,6 +46,14 @@ def train_task(cfg: DictConfig) -> float:
         traceback.print_exc()
         record_failure(run_dir, cfg, f"{type(exc).__name__}: {exc}")
         return math.nan
+    if cfg.get("probes"):  # generalisation probes on the trained run → probes.json (defaults of conf/evaluate.yaml)
+        from .probes import run_probes
+        try:
+            run_probes(run_dir, list(cfg.probes))
+        except UserError as exc:  # the training stays completed
+            print(f"error: probes: {exc}", file=sys.stderr, flush=True)
+            if not in_sweep:
+                sys.exit(2)
     acc = summary["metrics"].get("student_acc", math.nan)
     print(f"student test acc {acc:.2f}%  summary: {run_dir / 'summary.json'}", flush=True)
     return acc

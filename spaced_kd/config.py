@@ -67,6 +67,10 @@ class SpacedConfig:
 
     start_epoch: float = 0.0
     end_epoch: Optional[float] = None  # None: till the end
+    length: Optional[float] = None  # window length in epochs instead of end_epoch (Fig. 3a: 10)
+
+    def end(self) -> Optional[float]:
+        return self.start_epoch + self.length if self.length is not None else self.end_epoch
 
 
 @dataclass
@@ -105,6 +109,7 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16
     channels_last: bool = False
     compile: bool = False
+    threads: Optional[int] = None  # CPU threads for torch; None: torch's default (all cores)
     eval_every: int = 1  # epochs
     eval_batch_size: int = 512
     eval_train: bool = False  # also log accuracy on the training split
@@ -215,6 +220,10 @@ def check(c: Config) -> None:
         value = getattr(c.dataset, name)
         if value is not None:
             _positive(f"dataset.{name}", value)
+    if c.spaced.length is not None and c.spaced.end_epoch is not None:
+        raise UserError("set spaced.length or spaced.end_epoch, not both")
+    if c.spaced.length is not None:
+        _positive("spaced.length", c.spaced.length)
     if c.spaced.end_epoch is not None and c.spaced.end_epoch <= c.spaced.start_epoch:
         raise UserError(
             f"spaced.end_epoch ({c.spaced.end_epoch}) must be after spaced.start_epoch ({c.spaced.start_epoch})"

@@ -30,7 +30,7 @@ CHECKPOINT = Path("checkpoints") / "last.pt"
 
 # Settings that change how a run is watched, not what it computes: a resume may change them.
 _NOT_IDENTITY = {("trainer", "progress"), ("trainer", "checkpoint_every"), ("trainer", "resume"),
-                 ("trainer", "eval_batch_size"), ("trainer", "compile"), ("logger",), ("probes",), ("tags",)}
+                 ("trainer", "eval_batch_size"), ("trainer", "compile"), ("trainer", "threads"), ("logger",), ("probes",), ("tags",)}
 
 
 def fingerprint(cfg: Config) -> str:

@@ -1,5 +1,9 @@
 import json
 import os
+
+# Tiny models on a 2-core machine: one thread per process is as fast and never thrashes when
+# another process (a subprocess run, another job) wants the other core.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 import subprocess
 import sys
 from pathlib import Path

@@ -58,12 +58,14 @@ def test_shallow_heads_are_ordered_deep_to_shallow():
     assert changed == [True, True, False, False]
 
 
-@pytest.mark.parametrize("name,size,channels", [("resnet8", 8, 1), ("resnet8", 28, 1), ("resnet18", 28, 1), ("resnet18", 12, 3)])
+@pytest.mark.parametrize(
+    "name,size,channels", [("resnet8", 8, 1), ("resnet8", 28, 1), ("resnet18", 28, 1), ("resnet18", 12, 3)]
+)
 def test_any_input_size(name, size, channels):
     # Odd maps (7×7, 3×3, 1×1) exercise the attention gate's resize back to its input's size.
     net = build(name, size=size, channels=channels)
     logits, feats = net(torch.randn(2, channels, size, size))
-    assert len(logits) == HEADS[name] and all(lg.shape == (2, 6) for lg in logits)
+    assert len(logits) == len(feats) == HEADS[name] and all(lg.shape == (2, 6) for lg in logits)
 
 
 @pytest.mark.parametrize("name", ["resnet8", "resnet18", "deit_tiny"])

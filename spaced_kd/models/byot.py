@@ -7,7 +7,7 @@ plain ResNet). Heads are returned deepest first: index 0 is the backbone's own f
 """
 from __future__ import annotations
 
-from typing import Callable, List, Tuple
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -53,7 +53,7 @@ class AttentionGate(nn.Module):
 class ShallowHead(nn.Module):
     """SepConvs up to the deepest width, pool, classify; `adapt` maps the feature for the feature loss."""
 
-    def __init__(self, channels: List[int], num_classes: int):
+    def __init__(self, channels: list[int], num_classes: int):
         super().__init__()
         self.gate = AttentionGate(channels[0])
         self.convs = nn.Sequential(*(SepConv(a, b) for a, b in zip(channels[:-1], channels[1:])))
@@ -62,7 +62,7 @@ class ShallowHead(nn.Module):
         # Trained with the network; the classifier sees the unadapted feature, as in the release.
         self.adapt = nn.Linear(channels[-1], channels[-1])
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         feature = torch.flatten(F.adaptive_avg_pool2d(self.convs(self.gate(x)), 1), 1)
         return self.fc(feature), self.adapt(feature)
 
@@ -78,7 +78,7 @@ class ByotResNet(nn.Module):
         self.num_heads = len(ch)
         self.feature_dim = backbone.feature_dim
 
-    def forward(self, x: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+    def forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         stages = self.backbone.forward_stages(x)
         logits, feature = self.backbone.head(stages[-1])
         all_logits, all_features = [logits], [feature]

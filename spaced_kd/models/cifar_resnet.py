@@ -2,14 +2,15 @@
 strides 1/2/2/2 after a 3×3 stride-1 stem; `width` makes the ×2/×4/×8 wide teachers."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .byot import register_with_self_kd
 from .resnet import BasicBlock, Bottleneck, ResNet, scaled
 
 
 def _cifar_resnet(
-    block: type, blocks: Sequence[int], *, num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float
+    block: type, blocks: Sequence[int], *,
+    num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float,
 ) -> ResNet:
     del image_size  # global average pooling makes the trunk size-agnostic
     planes = [scaled(c, width) for c in (64, 128, 256, 512)]

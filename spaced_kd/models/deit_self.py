@@ -5,8 +5,6 @@ own final norm + head, so the deepest of the 12 heads is the ordinary DeiT-Tiny.
 """
 from __future__ import annotations
 
-from typing import List, Tuple
-
 from torch import Tensor, nn
 
 from .registry import SELF_MODELS
@@ -21,7 +19,7 @@ class TokenHead(nn.Module):
         # Maps the feature for the feature loss; the classifier sees the unadapted token.
         self.adapt = nn.Linear(dim, dim)
 
-    def forward(self, cls_token: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, cls_token: Tensor) -> tuple[Tensor, Tensor]:
         feature = self.norm(cls_token)
         return self.fc(feature), self.adapt(feature)
 
@@ -37,12 +35,12 @@ class SelfDeiT(nn.Module):
         self.num_heads = depth
         self.feature_dim = backbone.feature_dim
 
-    def forward(self, x: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+    def forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         net = self.backbone.net
         # timm's VisionTransformer.forward_features, unrolled to read the class token after each block.
         x = net.norm_pre(net.patch_drop(net._pos_embed(net.patch_embed(x))))
         shallow = []
-        for block, head in zip(net.blocks, self.heads):
+        for block, head in zip(net.blocks[:-1], self.heads, strict=True):
             x = block(x)
             shallow.append(head(x[:, 0]))
         x = net.blocks[-1](x)

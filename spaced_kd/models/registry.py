@@ -5,7 +5,7 @@ config's model group maps straight onto a call and a new architecture is one dec
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

@@ -7,7 +7,7 @@ is also an ordinary classifier.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -132,10 +132,10 @@ class ResNet(nn.Module):
         # Stochastic depth grows linearly with depth (Huang et al.; timm's rule): the first block never drops.
         rates = [drop_path * i / max(total - 1, 1) for i in range(total)]
         expansion = getattr(block, "expansion", 1)
-        stages: List[nn.Module] = []
-        self.stage_channels: List[int] = []
+        stages: list[nn.Module] = []
+        self.stage_channels: list[int] = []
         in_ch, idx = stem_channels, 0
-        for p, n, s in zip(planes, blocks, strides):
+        for p, n, s in zip(planes, blocks, strides, strict=True):
             layers = []
             for j in range(n):
                 layers.append(block(in_ch, p, s if j == 0 else 1, rates[idx], shortcut=shortcut))
@@ -154,7 +154,7 @@ class ResNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward_stages(self, x: Tensor) -> List[Tensor]:
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
         x = self.stem(x)
         outs = []
         for stage in self.stages:
@@ -162,9 +162,9 @@ class ResNet(nn.Module):
             outs.append(x)
         return outs
 
-    def head(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def head(self, x: Tensor) -> tuple[Tensor, Tensor]:
         feature = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return self.fc(feature), feature
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return self.head(self.forward_stages(x)[-1])

@@ -9,7 +9,9 @@ from .byot import register_with_self_kd
 from .resnet import BasicBlock, ResNet, scaled
 
 
-def _small_resnet(n: int, *, num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float) -> ResNet:
+def _small_resnet(
+    n: int, *, num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float
+) -> ResNet:
     del image_size  # global average pooling makes the trunk size-agnostic
     planes = [scaled(c, width) for c in (16, 32, 64)]
     return ResNet(

@@ -8,8 +8,6 @@ is the class token after the final norm and every KD term acts on the one classi
 """
 from __future__ import annotations
 
-from typing import Tuple
-
 from torch import Tensor, nn
 
 from ..errors import UserError
@@ -33,7 +31,7 @@ class TimmClassifier(nn.Module):
         self.patch_size = patch_size
         self.feature_dim: int = net.num_features
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         feature = self.net.forward_head(self.net.forward_features(x), pre_logits=True)
         return self.net.head(feature), feature
 

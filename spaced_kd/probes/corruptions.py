@@ -62,9 +62,12 @@ def _seed(*parts) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def generator(seed: int, name: str, severity: int, chunk: int = 0) -> torch.Tensor:
-    """The CPU generator of one chunk of one (corruption, severity): stable across runs and devices."""
-    return torch.Generator().manual_seed(_seed(int(seed), name, int(severity), int(chunk)))
+def generator(seed: int, name: str, chunk: int = 0) -> torch.Generator:
+    """The CPU generator of one chunk of images for one corruption: stable across runs, devices and
+    batch sizes. Not seeded by severity: every severity of a corruption draws the same random
+    numbers (the same impulse positions, snow flakes, frost crops), so severities differ only by
+    their constants — common random numbers make the severity curve smooth."""
+    return torch.Generator().manual_seed(_seed(int(seed), name, int(chunk)))
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -74,14 +77,18 @@ def _gray(x: torch.Tensor) -> torch.Tensor:
     return (x[:, :3] * w).sum(1, keepdim=True)
 
 
-def zoom(x: torch.Tensor, factor: float) -> torch.Tensor:
-    """Zoom into the centre by `factor` (≥ 1), bilinear, same size (CIFAR-C's clipped zoom)."""
-    if factor == 1:
-        return x
+def zoom(x: torch.Tensor, factor: float | Sequence[float]) -> torch.Tensor:
+    """Zoom into the centre by `factor` (≥ 1), bilinear, same size (CIFAR-C's clipped zoom).
+
+    Several factors: [K·B, C, H, W], the K zooms of the batch one after another, in one call."""
+    factors = [float(factor)] if isinstance(factor, (int, float)) else [float(f) for f in factor]
     B = x.shape[0]
-    theta = torch.tensor([[1 / factor, 0.0, 0.0], [0.0, 1 / factor, 0.0]], dtype=x.dtype).expand(B, 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    inv = torch.tensor([1 / f for f in factors], dtype=x.dtype).repeat_interleave(B)
+    theta = torch.zeros(len(inv), 2, 3, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 1, 1] = inv, inv
+    grid = F.affine_grid(theta, [len(inv), *x.shape[1:]], align_corners=False)
+    src = x.repeat(len(factors), 1, 1, 1) if len(factors) > 1 else x
+    return F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def motion_blur(x: torch.Tensor, radius: float, sigma: float, angles: torch.Tensor) -> torch.Tensor:
@@ -123,9 +130,12 @@ def impulse_noise(x: torch.Tensor, severity: int, gen: torch.Generator, **_) -> 
 def zoom_blur(x: torch.Tensor, severity: int, gen: torch.Generator, **_) -> torch.Tensor:
     """The mean of the image and its centre zooms by each factor."""
     factors = ZOOM_FACTORS[severity - 1]
+    B = x.shape[0]
     out = x.clone()
-    for z in factors:
-        out += zoom(x, z)
+    group = max(1, (1 << 24) // max(1, x.numel()))  # zooms per grid_sample call: bounded memory
+    for i in range(0, len(factors), group):
+        part = factors[i : i + group]
+        out += zoom(x, part).view(len(part), *x.shape).sum(0)
     return out / (len(factors) + 1)
 
 
@@ -200,7 +210,7 @@ def corrupt(x: torch.Tensor, name: str, severity: int, seed: int | torch.Generat
     check_corruption(name, severity)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise UserError(f"corruptions need [B, 1 or 3, H, W] images, got shape {list(x.shape)}")
-    gen = seed if isinstance(seed, torch.Generator) else generator(seed, name, severity)
+    gen = seed if isinstance(seed, torch.Generator) else generator(seed, name)
     out = CORRUPTIONS.get(name)(x.detach().to("cpu", torch.float32), severity, gen, frost_dir=frost_dir)
     return _quantise(out).to(x.device)
 
@@ -341,7 +351,7 @@ def run(ctx, s: CorruptionsConfig) -> tuple[dict, dict, str]:
         for name in s.names:
             result[name] = {}
             for sev in s.severities:
-                chunks = ((corrupt(x.float() / 255, name, sev, generator(s.seed, name, sev, i), frost_dir=s.frost_dir), y)
+                chunks = ((corrupt(x.float() / 255, name, sev, generator(s.seed, name, i), frost_dir=s.frost_dir), y)
                           for i, (x, y) in enumerate(clean_chunks))
                 result[name][str(sev)] = _accuracy(ctx.model, chunks, ctx.device)
         source = "generated"

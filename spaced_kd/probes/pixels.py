@@ -107,6 +107,16 @@ def pixel_batches(data, split: str, batch_size: int, limit: Optional[int] = None
             return
 
 
+def eager(net: nn.Module) -> nn.Module:
+    """Undo `trainer.compile` (nn.Module.compile, in place) for the probes: compiled graphs don't
+    support the double backward of the Hessian probe, and compiling for a few passes costs more
+    than it saves."""
+    for m in net.modules():
+        if getattr(m, "_compiled_call_impl", None) is not None:
+            m._compiled_call_impl = None
+    return net
+
+
 def pixel_model(setup, net: nn.Module) -> PixelModel:
     norm = setup.data.normalise
-    return PixelModel(net, norm.mean, norm.std).to(setup.device).eval()
+    return PixelModel(eager(net), norm.mean, norm.std).to(setup.device).eval()
