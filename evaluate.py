@@ -1,7 +1,8 @@
 """Generalisation probes on trained runs: `python evaluate.py run_dir=RUN probe=flatness,corruptions,bim,hessian`.
 
 Writes RUN/probes.json (merged: probes not asked for keep their earlier results) and one line per
-probe. `-m run_dir=A,B` evaluates several runs; settings: conf/evaluate.yaml, `--cfg job` prints them.
+probe. `-m run_dir=A,B` evaluates several runs, `run_dir=SWEEP_ROOT` every run beneath it;
+settings: conf/evaluate.yaml (`--cfg job` prints them).
 """
 import sys
 
@@ -26,6 +27,6 @@ if __name__ == "__main__":
     main()
     from spaced_kd.probes.cli import FAILED
 
-    if FAILED:  # a sweep finished with failed runs: say so in the exit status
+    if FAILED:  # a sweep (or a root of runs) finished with failed runs: say so in the exit status
         print(f"error: probes failed on {len(FAILED)} run(s): {', '.join(FAILED)}", file=sys.stderr)
         sys.exit(1)

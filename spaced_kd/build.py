@@ -71,7 +71,7 @@ def load_teacher_weights(path: str, teacher: nn.Module) -> None:
     if not file.exists():
         raise UserError(f"teacher.checkpoint={path}: no checkpoint at {file}")
     state = checkpoint.load(file)
-    models = state["models"]
+    models = state["learner"]["models"]
     weights = models.get("teacher") or models.get("student") or models.get("network")
     try:
         teacher.load_state_dict(weights)

@@ -62,7 +62,7 @@ def test_operator_is_the_hessian_and_estimates_are_seeded():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_gpu_matches_cpu():
-    model, x, y, h = regression(bias=True)
+    model, x, y, _ = regression(bias=True)
     cpu = hutchinson_trace(model, F.mse_loss, [(x, y)], probes=10, seed=0)
     gpu = hutchinson_trace(model.cuda(), F.mse_loss, [(x.cuda(), y.cuda())], probes=10, seed=0)
     assert gpu["trace"] == pytest.approx(cpu["trace"], rel=1e-9)

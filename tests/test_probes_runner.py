@@ -97,13 +97,30 @@ def test_run_dir_without_a_checkpoint(tmp_path):
         run_probes(tmp_path / "missing", "bim", echo=None)
 
 
-def test_probe_lists_and_command_line_rewriting():
+def test_probe_lists_and_command_line_rewriting(tmp_path):
     assert probe_names("all") == ["flatness", "corruptions", "bim", "hessian"]
     assert probe_names("bim, hessian,bim") == ["bim", "hessian"]
     assert probe_names(["hessian"]) == ["hessian"]
-    assert list_overrides(["run_dir=a,b", "probe=bim,hessian", "probe=[x,y]", "x=1"]) == \
-        ["run_dir=a,b", "probe=[bim,hessian]", "probe=[x,y]", "x=1"]
+    assert list_overrides(["run_dir=a,b/kd=x", "probe=bim,hessian", "probe=[x,y]", "x=1", "run_dir='q'"]) == \
+        ["run_dir='a','b/kd=x'", "probe=[bim,hessian]", "probe=[x,y]", "x=1", "run_dir='q'"]
+    swept = tmp_path / "interval=1.5,kd=spaced" / "seed=0"  # a train.py sweep's run directory
+    swept.mkdir(parents=True)
+    assert list_overrides([f"run_dir={swept}"]) == [f"run_dir='{swept}'"]
     assert set(PROBES.names()) == {"flatness", "corruptions", "bim", "hessian"}
+
+
+def test_a_sweep_root_stands_for_its_runs(tmp_path):
+    from spaced_kd.probes.cli import run_dirs
+
+    for name in ("b/seed=0", "a/seed=1", "a/seed=0"):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        (tmp_path / name / ".hydra" / "config.yaml").write_text("seed: 0\n")
+        (tmp_path / name / "checkpoints").mkdir()
+    (tmp_path / "stray" / ".hydra").mkdir(parents=True)  # no checkpoints: not a trained run
+    (tmp_path / "stray" / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    assert run_dirs(tmp_path) == [tmp_path / "a/seed=0", tmp_path / "a/seed=1", tmp_path / "b/seed=0"]
+    assert run_dirs(tmp_path / "a/seed=0") == [tmp_path / "a/seed=0"]
+    assert run_dirs(tmp_path / "nothing") == [tmp_path / "nothing"]
 
 
 def test_evaluate_yaml_states_the_dataclass_defaults():

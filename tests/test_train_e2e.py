@@ -55,3 +55,21 @@ def test_wandb_logger_runs_offline(run_dir):
     assert r.returncode == 0, r.stderr
     assert summary(run_dir)["status"] == "completed"
     assert list((run_dir / "wandb").glob("offline-run-*")), "wandb wrote no offline run"
+
+
+def test_offline_kd_from_a_trained_teacher_checkpoint(tmp_path):
+    teacher_run = tmp_path / "teacher"
+    assert train(*FAST, "kd=none", f"hydra.run.dir={teacher_run}").returncode == 0
+    d = tmp_path / "student"
+    r = train(*FAST, "kd=offline", f"teacher.checkpoint={teacher_run}", f"hydra.run.dir={d}")
+    assert r.returncode == 0, r.stderr
+    s = summary(d)
+    assert s["teacher_steps"] == 0 and s["steps"] == 8  # no teacher training, only the student
+    # the loaded teacher is evaluated as it is: the accuracy the teacher run ended with
+    assert s["metrics"]["teacher_acc"] == pytest.approx(summary(teacher_run)["metrics"]["student_acc"])
+
+
+def test_interval_in_steps(run_dir):
+    r = train(*FAST, "interval=3", "interval_unit=steps", f"hydra.run.dir={run_dir}")
+    assert r.returncode == 0, r.stderr
+    assert summary(run_dir)["interval_steps"] == 3

@@ -19,38 +19,25 @@ MODELS: Registry[Builder] = Registry("model")
 SELF_MODELS: Registry[Builder] = Registry("self-KD model")
 
 
-def build_model(
-    name: str,
-    *,
-    num_classes: int,
-    in_channels: int,
-    image_size: int,
-    width: float = 1.0,
-    drop_path: float = 0.0,
-) -> nn.Module:
+def _build(registry: Registry[Builder], name: str, num_classes: int, in_channels: int, image_size: int,
+           width: float, drop_path: float) -> nn.Module:
+    builder = registry.get(name)
+    _check(name, num_classes, in_channels, image_size, width, drop_path)
+    return builder(
+        num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width, drop_path=drop_path
+    )
+
+
+def build_model(name: str, *, num_classes: int, in_channels: int, image_size: int,
+                width: float = 1.0, drop_path: float = 0.0) -> nn.Module:
     """A classifier whose forward returns (logits [B, C], pooled feature [B, feature_dim])."""
-    builder = MODELS.get(name)
-    _check(name, num_classes, in_channels, image_size, width, drop_path)
-    return builder(
-        num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width, drop_path=drop_path
-    )
+    return _build(MODELS, name, num_classes, in_channels, image_size, width, drop_path)
 
 
-def build_self_model(
-    name: str,
-    *,
-    num_classes: int,
-    in_channels: int,
-    image_size: int,
-    width: float = 1.0,
-    drop_path: float = 0.0,
-) -> nn.Module:
+def build_self_model(name: str, *, num_classes: int, in_channels: int, image_size: int,
+                     width: float = 1.0, drop_path: float = 0.0) -> nn.Module:
     """A self-KD network whose forward returns (logits list, feature list), deepest head first."""
-    builder = SELF_MODELS.get(name)
-    _check(name, num_classes, in_channels, image_size, width, drop_path)
-    return builder(
-        num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width, drop_path=drop_path
-    )
+    return _build(SELF_MODELS, name, num_classes, in_channels, image_size, width, drop_path)
 
 
 def _check(name: str, num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float) -> None:

@@ -91,7 +91,7 @@ def load_eval_config(cfg: DictConfig | dict | EvalConfig | None = None) -> EvalC
         return cfg
     raw = OmegaConf.create({}) if cfg is None else (cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg))
     if "hydra" in raw:
-        raw = OmegaConf.masked_copy(raw, [k for k in raw.keys() if k != "hydra"])
+        raw = OmegaConf.masked_copy(raw, [k for k in raw if k != "hydra"])
     try:
         merged = OmegaConf.merge(OmegaConf.structured(EvalConfig), raw)
         if OmegaConf.is_missing(merged, "run_dir"):
@@ -106,7 +106,7 @@ def load_eval_config(cfg: DictConfig | dict | EvalConfig | None = None) -> EvalC
 
 def probe_names(value: Any) -> list[str]:
     """`probe` as given (list, "a,b", "all") → known names in order, unknown → UserError."""
-    from . import PROBES  # the registry is filled when the package is imported
+    from . import PROBES  # through the package: every probe is registered by then
 
     if value is None:
         items: list[str] = []

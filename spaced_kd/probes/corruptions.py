@@ -95,7 +95,7 @@ def motion_blur(x: torch.Tensor, radius: float, sigma: float, angles: torch.Tens
     """One-sided Gaussian line blur per image (ImageMagick's MotionBlurImage convention): taps
     i = 0 … 2⌈radius⌉ weighted exp(−i²/2σ²), sampled i pixels along `angles` (degrees), edges
     replicated."""
-    B, C, H, W = x.shape
+    B, _, H, W = x.shape
     taps = int(2 * math.ceil(radius) + 1) if radius > 0 else 1
     i = torch.arange(taps, dtype=torch.float64)
     weights = torch.exp(-(i * i) / (2 * sigma * sigma)) if sigma > 0 else (i == 0).double()
@@ -130,7 +130,6 @@ def impulse_noise(x: torch.Tensor, severity: int, gen: torch.Generator, **_) -> 
 def zoom_blur(x: torch.Tensor, severity: int, gen: torch.Generator, **_) -> torch.Tensor:
     """The mean of the image and its centre zooms by each factor."""
     factors = ZOOM_FACTORS[severity - 1]
-    B = x.shape[0]
     out = x.clone()
     group = max(1, (1 << 24) // max(1, x.numel()))  # zooms per grid_sample call: bounded memory
     for i in range(0, len(factors), group):
@@ -144,7 +143,7 @@ def snow(x: torch.Tensor, severity: int, gen: torch.Generator, **_) -> torch.Ten
     """Thresholded, zoomed Gaussian flakes, motion-blurred at a random angle in [−135°, −45°], added
     twice (as is and rotated 180°) to a brightened image."""
     mean, std, z, threshold, radius, sigma, keep = SNOW[severity - 1]
-    B, C, H, W = x.shape
+    B, _, H, W = x.shape
     scale = H / REFERENCE_SIZE
     layer = torch.randn((B, 1, H, W), generator=gen, dtype=x.dtype) * std + mean
     layer = zoom(layer, z)

@@ -19,7 +19,7 @@ trapezoid rule over {0} ∪ sigmas (smaller = flatter; comparable between runs o
 from __future__ import annotations
 
 import statistics
-from typing import Iterable, Optional
+from typing import Iterable
 
 import torch
 from torch import nn
