@@ -41,6 +41,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expected):
     assert not (tmp_path / "probes.json").exists()
 
 
+def test_train_with_an_unknown_probe_fails_before_training(run_dir):
+    r = train(*FAST, "probes=[bim,sharpness]", f"hydra.run.dir={run_dir}")
+    assert "unknown probe 'sharpness'" in one_line_error(r)
+    assert not (run_dir / "checkpoints").exists()
+
+
 @pytest.mark.slow
 def test_train_then_evaluate_end_to_end(tmp_path):
     run = tmp_path / "run"

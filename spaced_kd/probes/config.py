@@ -71,6 +71,7 @@ class EvalConfig:
     probe: Any = field(default_factory=lambda: list(ALL_PROBES))  # list, "a,b" or "all"
     role: str = "student"  # student | teacher (peer mode); self mode has one network
     device: Optional[str] = None  # null: the run's trainer.device
+    threads: Optional[int] = None  # CPU threads for torch; null: the run's trainer.threads, else torch's default
     batch_size: int = 256
     flatness: FlatnessConfig = field(default_factory=FlatnessConfig)
     corruptions: CorruptionsConfig = field(default_factory=CorruptionsConfig)
@@ -99,6 +100,8 @@ def load_eval_config(cfg: DictConfig | dict | EvalConfig | None = None) -> EvalC
         conf: EvalConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise UserError(f"bad config value {_one_line(exc)}") from None
+    if conf.threads is not None and conf.threads <= 0:
+        raise UserError(f"threads must be an integer > 0 or null, got {conf.threads!r}")
     if not isinstance(conf.batch_size, int) or conf.batch_size <= 0:
         raise UserError(f"batch_size must be an integer > 0, got {conf.batch_size!r}")
     return conf

@@ -109,6 +109,10 @@ def run_probes(run_dir: str | Path, names: Iterable[str] | str | None = None, cf
     run_dir = Path(run_dir)
     t_load = time.perf_counter()
     setup = load_run(run_dir, device=conf.device)
+    if conf.threads is not None:
+        import torch
+
+        torch.set_num_threads(conf.threads)
     model = pixel_model(setup, network(setup, conf.role))
     ctx = Context(run_dir, setup, model, setup.device, conf.batch_size)
     out_file = probes_file(run_dir, conf.role)
