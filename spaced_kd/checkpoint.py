@@ -1,30 +1,20 @@
-"""Atomic checkpoints: write to a temporary file beside the target, fsync, rename."""
+"""Checkpoints: written atomically, read back with weights_only=True."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
+from .atomic import atomic_file
 from .errors import UserError
 
 FORMAT = 1
 
 
 def save(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        torch.save({"format": FORMAT, **state}, f)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> Optional[dict[str, Any]]:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, Optional
 
-import torch
 
 from .learners import Learner
 from .schedules import JOINT, STUDENT, TEACHER, Event

@@ -9,13 +9,13 @@ Every step returns its named loss terms as detached tensors (no host sync on the
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .losses import KDLoss, LOGIT_LOSSES
+from .losses import KDLoss
 from .optim import set_lr
 from .registry import Registry
 from .schedules import JOINT, STUDENT, TEACHER

@@ -24,6 +24,7 @@ from .config import Config, load_config
 from .engine import Engine, EngineState, NonFiniteLoss, Preempted
 from .errors import UserError
 from .preemption import PreemptionGuard
+from .atomic import write_json_atomic
 from .tracking import Progress, Tracker, read_summary
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -151,7 +152,6 @@ def record_failure(run_dir: Path, raw_cfg, error: str) -> None:
         return
     try:
         cfg_dict = OmegaConf.to_container(raw_cfg, resolve=False) if isinstance(raw_cfg, DictConfig) else raw_cfg
-        from .tracking import write_json_atomic
         write_json_atomic(run_dir / "summary.json", {
             "status": "failed", "error": error, "metrics": {}, "config": cfg_dict, "run_dir": str(run_dir),
             "seed": cfg_dict.get("seed") if isinstance(cfg_dict, dict) else None, "wall_s": 0.0,

@@ -8,26 +8,15 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from . import __version__
+from .atomic import write_json_atomic
 from .config import LoggerConfig
 
 METRICS, SUMMARY = "metrics.jsonl", "summary.json"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, default=str, allow_nan=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)  # mkstemp makes files private; summaries are for everyone reading runs
-    os.replace(tmp, path)
 
 
 def read_summary(run_dir: Path) -> Optional[dict]:

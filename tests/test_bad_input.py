@@ -1,5 +1,4 @@
 """Each bad input: one clear line on stderr, a non-zero exit, nothing overwritten."""
-import json
 
 import pytest
 import torch

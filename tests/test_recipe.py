@@ -2,7 +2,6 @@
 from dataclasses import asdict
 from pathlib import Path
 
-import pytest
 from hydra import compose, initialize_config_dir
 
 from spaced_kd.build import build

@@ -6,13 +6,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from . import bim, corruptions, flatness, hessian  # noqa: F401  (registers the probes)
+from ..atomic import write_json_atomic
 from .base import PROBES, Context
 from .config import EvalConfig, load_eval_config, probe_names
 
@@ -72,17 +72,7 @@ def merge_probes(path: Path, results: dict, meta: Optional[dict] = None) -> dict
         if meta:
             old = merged.get("meta") if isinstance(merged.get("meta"), dict) else {}
             merged["meta"] = {**old, **_clean(meta)}
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(merged, f, indent=1)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(path, merged, indent=1)
     return merged
 
 
