@@ -4,10 +4,10 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from spaced_kd.config import register_defaults
+from spaced_kd.conf_store import register
 from spaced_kd.preflight import output_dir_problem
 
-register_defaults()
+register()
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="config")
@@ -25,5 +25,5 @@ if __name__ == "__main__":
     main()
     from spaced_kd.sweep_status import FAILED
 
-    if FAILED:  # a sweep finished with failed runs: say so in the exit status
+    if FAILED:  # a sweep finished with jobs of this invocation that did not complete
         sys.exit(1)

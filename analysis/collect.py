@@ -291,7 +291,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "start_epoch": start,
         "end_epoch": end,
         "full_period": full,
-        "loss": cfg.get("loss.name") if kd_loss else None,
+        "loss": (cfg.get("loss.logit") or cfg.get("loss.name")) if kd_loss else None,
         "logit_loss": cfg.get("loss.logit") if kd_loss else None,
         "feature_loss": cfg.get("loss.feature") if kd_loss else None,
         "temperature": _float(cfg.get("loss.temperature")) if kd_loss else math.nan,

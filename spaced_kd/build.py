@@ -10,14 +10,14 @@ import torch
 from torch import nn
 
 from .config import Config
-from .data import build_data
+from .data import Data, build_data
 from .errors import UserError
-from .learners import LEARNERS, Learner, PeerLearner, SelfLearner, autocast_factory
+from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
 from .losses import KDLoss
 from .models import build_model, build_self_model
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
-from . import checkpoint
+from . import checkpoint, rundir
 
 # How far apart the teacher's and student's initial seeds are when teacher.init=different.
 TEACHER_SEED_OFFSET = 10_007
@@ -35,7 +35,7 @@ def resolve_device(name: str) -> torch.device:
 class Setup:
     cfg: Config
     device: torch.device
-    data: object
+    data: Data
     learner: Learner
     events: Callable[[], Iterator[Event]]  # each call: a fresh lazy pass over the schedule
     n_events: int
@@ -67,12 +67,17 @@ def projector(d_student: int, d_teacher: int) -> nn.Module:
 
 def load_teacher_weights(path: str, teacher: nn.Module) -> None:
     p = Path(path)
-    file = p / "checkpoints" / "last.pt" if p.is_dir() else p
+    file = p / rundir.CHECKPOINT if p.is_dir() else p
     if not file.exists():
         raise UserError(f"teacher.checkpoint={path}: no checkpoint at {file}")
-    state = checkpoint.load(file)
-    models = state["learner"]["models"]
-    weights = models.get("teacher") or models.get("student") or models.get("network")
+    state = checkpoint.load(file, what="teacher.checkpoint")
+    models = state.get("learner", {}).get("models") if isinstance(state.get("learner"), dict) else None
+    weights = None
+    if isinstance(models, dict):
+        weights = models.get("teacher") or models.get("student") or models.get("network")
+    if not isinstance(weights, dict):
+        raise UserError(f"teacher.checkpoint={path}: {file} holds no trained network "
+                        f"(expected a spaced-kd run directory or its checkpoints/last.pt)")
     try:
         teacher.load_state_dict(weights)
     except RuntimeError as exc:
@@ -102,7 +107,6 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
 
 def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     SCHEDULES.get(cfg.kd.name)
-    LEARNERS.get(cfg.kd_mode.name)
     device = device or resolve_device(cfg.trainer.device)
     if cfg.trainer.threads is not None:
         # Small CPU models run faster on one thread per job, several jobs side by side.
@@ -112,15 +116,15 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     plan = build_plan(cfg, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
         raise UserError("teacher.checkpoint is only used by kd=offline")
-    learner = LEARNERS.get("self" if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else "peer")(
-        cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
+    # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
+    build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
+    learner = build_learner(cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
     torch.manual_seed(cfg.seed)  # dropout / drop-path draws start from the run's seed
     events = partial(SCHEDULES.get(cfg.kd.name), plan)
     return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
 
-@LEARNERS.register("peer")
-def build_peer(cfg: Config, data, device: torch.device, lr_at) -> PeerLearner:
+def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
     m = cfg.model
     student = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, False), cfg, device)
     teacher = proj = None
@@ -143,8 +147,7 @@ def build_peer(cfg: Config, data, device: torch.device, lr_at) -> PeerLearner:
                        lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device)
 
 
-@LEARNERS.register("self")
-def build_self(cfg: Config, data, device: torch.device, lr_at) -> SelfLearner:
+def build_self(cfg: Config, data: Data, device: torch.device, lr_at) -> SelfLearner:
     m = cfg.model
     net = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
     loss = KDLoss.from_config(cfg.loss, "soft_ce" if cfg.recipe.self_soft_ce else None)

@@ -1,6 +1,8 @@
-"""Checkpoints: written atomically, read back with weights_only=True."""
+"""Checkpoints: written atomically, read back with weights_only=True (a checkpoint can hold
+tensors, numbers, strings and containers, never code)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Optional
 
@@ -9,25 +11,35 @@ import torch
 from .atomic import atomic_file
 from .errors import UserError
 
-FORMAT = 1
+# 2: the checkpoint also stores the run's resolved config ("config"), so a run is recoverable
+# from the checkpoint alone. Format 1 (a config hash only) still gives its networks to probes and
+# to teacher.checkpoint, but a run cannot resume from it (spaced_kd/run.py says so).
+FORMAT = 2
+READABLE = (1, 2)
 
 
 def save(path: Path, state: dict[str, Any]) -> None:
+    # Serialised in memory first: torch's zip writer turns a failed write (a full disk) into a
+    # RuntimeError "unexpected pos …"; a plain write raises OSError(ENOSPC), which says what it is.
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buf)
     with atomic_file(path, "wb") as f:
-        torch.save({"format": FORMAT, **state}, f)
+        f.write(buf.getbuffer())
 
 
-def load(path: Path, map_location: str | torch.device = "cpu") -> Optional[dict[str, Any]]:
-    """The checkpoint at `path`, None if there is none; a damaged file is a UserError."""
+def load(path: Path, map_location: str | torch.device = "cpu", what: str = "checkpoint") -> Optional[dict[str, Any]]:
+    """The checkpoint at `path`, None if there is none; a damaged or foreign file is a UserError."""
     if not path.exists():
         return None
+    hint = ("use another file" if what != "checkpoint"
+            else "move it away, or set trainer.resume=false to train this run again from the start")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, pickle garbage, foreign objects: all unreadable
+    except Exception as exc:  # truncated zip, pickle garbage, objects that are not plain data
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"checkpoint {path} is unreadable ({reason[:120]}); "
-                        f"move it away or set trainer.resume=false to start over") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise UserError(f"checkpoint {path} is not a spaced-kd checkpoint of format {FORMAT}; "
-                        f"move it away or set trainer.resume=false to start over")
+        if len(reason) > 100:
+            reason = reason[:100].rsplit(" ", 1)[0] + " …"
+        raise UserError(f"{what} {path} is unreadable ({reason}); {hint}") from None
+    if not isinstance(state, dict) or state.get("format") not in READABLE:
+        raise UserError(f"{what} {path} is not a spaced-kd checkpoint; {hint}")
     return state

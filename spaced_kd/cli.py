@@ -1,4 +1,4 @@
-"""The Hydra task behind train.py: one run, errors reported as one line."""
+"""The Hydra task behind train.py: one run, errors reported as one line, .hydra/ written last."""
 from __future__ import annotations
 
 import math
@@ -8,52 +8,74 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from . import rundir
+from .config import load_config
 from .engine import Preempted
 from .errors import UserError
 from .preemption import slurm_requeued
 from .run import record_failure, run
+from .sweep_status import report_job
+
+
+def write_hydra_record(run_dir: Path, cfg: DictConfig) -> None:
+    """.hydra/{config,hydra,overrides}.yaml as Hydra writes them, written by the run itself once it
+    is accepted (conf/config.yaml sets hydra.output_subdir=null), so a refused rerun leaves the
+    record of the run already in the directory untouched."""
+    hc = HydraConfig.instance().cfg
+    rundir.write_text(run_dir, rundir.CONFIG, OmegaConf.to_yaml(cfg))
+    rundir.write_text(run_dir, rundir.HYDRA, OmegaConf.to_yaml(hc))
+    rundir.write_text(run_dir, rundir.OVERRIDES, OmegaConf.to_yaml(hc.hydra.overrides.task))
 
 
 def train_task(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     in_sweep = hc.mode == RunMode.MULTIRUN
+
+    def report(status: str, error: str | None = None) -> None:
+        if in_sweep:
+            report_job(Path(hc.sweep.dir), hc.job.num, run_dir, status, error)
+
     try:
-        if cfg.get("probes"):  # an unknown probe fails before training
-            from .probes import probe_names
-            probe_names(cfg.probes)
-        summary = run(cfg, run_dir)
+        conf = load_config(cfg)
+        if conf.probes:  # an unknown probe fails before training
+            from .probes.config import probe_names
+            probe_names(conf.probes)
+        summary = run(conf, run_dir, record=lambda: write_hydra_record(run_dir, cfg))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
+        if not in_sweep:
+            sys.exit(2)
         record_failure(run_dir, cfg, str(exc))
-        if in_sweep:
-            return math.nan  # the sweep goes on; the sweep_status callback reports the failure
-        sys.exit(2)
+        report("failed", str(exc))
+        return math.nan  # the sweep goes on; the sweep_status callback reports the failure
     except Preempted as exc:
         print(f"preempted: {exc}", file=sys.stderr, flush=True)
         if slurm_requeued():
             # Returning would hand submitit a result and end the sweep's wait for this job while
             # SLURM runs it again; leaving without one lets the requeued attempt report instead.
             raise SystemExit(3)
-        if in_sweep:
-            return math.nan
-        sys.exit(3)
+        if not in_sweep:
+            sys.exit(3)
+        report("unfinished", str(exc))
+        return math.nan
     except Exception as exc:
         if not in_sweep:
             raise
         traceback.print_exc()
-        record_failure(run_dir, cfg, f"{type(exc).__name__}: {exc}")
+        report("failed", f"{type(exc).__name__}: {exc}")
         return math.nan
-    if cfg.get("probes"):  # generalisation probes on the trained run → probes.json (defaults of conf/evaluate.yaml)
+    report(summary.get("status", "?"), summary.get("error"))
+    if conf.probes:  # generalisation probes on the trained run → probes.json (defaults of conf/evaluate.yaml)
         from .probes import run_probes
         try:
-            run_probes(run_dir, list(cfg.probes))
+            run_probes(run_dir, list(conf.probes))
         except UserError as exc:  # the training stays completed
             print(f"error: probes: {exc}", file=sys.stderr, flush=True)
             if not in_sweep:
                 sys.exit(2)
     acc = summary["metrics"].get("student_acc", math.nan)
-    print(f"student test acc {acc:.2f}%  summary: {run_dir / 'summary.json'}", flush=True)
+    print(f"student test acc {acc:.2f}%  summary: {run_dir / rundir.SUMMARY}", flush=True)
     return acc

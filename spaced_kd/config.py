@@ -1,19 +1,30 @@
-"""Typed run configuration.
+"""Typed run configuration: the one place every default lives.
 
-Hydra composes YAML groups into a DictConfig; `load_config` merges it onto these dataclasses
-(types checked by OmegaConf) and then checks values, so a bad run fails before it touches its
-directory, with one line that says what is allowed.
+The dataclasses below are registered with Hydra as `base_config` (`checks.register_schema`); the
+YAMLs under conf/ state only what differs from them. `load_config` merges Hydra's composed
+DictConfig onto them (types checked by OmegaConf) and runs each section's `check`, so a bad run
+fails before it touches its directory, with one line that says what is allowed.
+
+Fields marked `VOLATILE` change how a run is executed or watched, not what it computes: a resume
+may change them (another machine, another data path), and analysis treats two runs that differ
+only there as reruns of one measurement. `NOT_IDENTITY` lists them, derived from the marks.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, List, Optional, get_type_hints
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
+from . import checks
 from .errors import UserError
+
+VOLATILE = {"identity": False}
+
+KD_MODES = ("peer", "self")  # who the teacher is: a peer network, or the network's deepest head
+
+# Keys older versions wrote that no longer exist (read from old run directories, then dropped).
+RETIRED = ("loss.name",)
 
 
 @dataclass
@@ -21,6 +32,10 @@ class ModelConfig:
     name: str = "resnet8"
     width: float = 1.0  # channel multiplier (the ×2/×4/×8 teachers)
     drop_path: float = 0.0
+
+    def check(self, key: str = "model") -> None:
+        checks.positive(f"{key}.width", self.width)
+        checks.in_range(f"{key}.drop_path", self.drop_path, 0.0, 1.0, high_open=True)
 
 
 @dataclass
@@ -31,12 +46,17 @@ class TeacherConfig:
     init: str = "same"  # same | different initial weights from the student (paper: same seed)
     checkpoint: Optional[str] = None  # kd=offline: load a trained teacher instead of training one
 
+    def check(self) -> None:
+        checks.optional(checks.positive, "teacher.width", self.width)
+        checks.optional(checks.in_range, "teacher.drop_path", self.drop_path, 0.0, 1.0, high_open=True)
+        checks.choice("teacher.init", self.init, ["same", "different"])
+
 
 @dataclass
 class DatasetConfig:
     name: str = "digits"
-    root: Optional[str] = None  # None: the source's default location
-    download: bool = False
+    root: Optional[str] = field(default=None, metadata=VOLATILE)  # None: the source's default location
+    download: bool = field(default=False, metadata=VOLATILE)
     val_fraction: float = 0.0  # held out of train for model selection
     train_subset: Optional[int] = None  # first N of a fixed permutation of train (CPU experiments)
     test_subset: Optional[int] = None
@@ -48,17 +68,32 @@ class DatasetConfig:
     fill: int = 0  # pad / rotation fill value (uint8)
     mean: Optional[List[float]] = None  # None: the source's statistics
     std: Optional[List[float]] = None
-    num_workers: int = 2  # folder sources only
+    num_workers: int = field(default=2, metadata=VOLATILE)  # folder sources only
+
+    def check(self) -> None:
+        checks.in_range("dataset.val_fraction", self.val_fraction, 0.0, 1.0, high_open=True)
+        checks.optional(checks.integer, "dataset.train_subset", self.train_subset, 1)
+        checks.optional(checks.integer, "dataset.test_subset", self.test_subset, 1)
+        checks.optional(checks.integer, "dataset.image_size", self.image_size, 1)
+        checks.integer("dataset.crop_padding", self.crop_padding, 0)
+        checks.in_range("dataset.rotation", self.rotation, 0.0, 180.0)
+        checks.in_range("dataset.fill", self.fill, 0, 255)
+        checks.integer("dataset.num_workers", self.num_workers, 0)
+        if self.std is not None and not all(isinstance(v, (int, float)) and v > 0 for v in self.std):
+            raise UserError(f"dataset.std values must be > 0, got {list(self.std)}")
 
 
 @dataclass
 class KDConfig:
-    name: str = "spaced"  # none | online | spaced | ahead | offline
+    name: str = "spaced"  # none | online | spaced | ahead | offline (spaced_kd.schedules.SCHEDULES)
 
 
 @dataclass
 class KDModeConfig:
     name: str = "peer"  # peer | self
+
+    def check(self) -> None:
+        checks.choice("kd_mode.name", self.name, KD_MODES)
 
 
 @dataclass
@@ -72,17 +107,31 @@ class SpacedConfig:
     def end(self) -> Optional[float]:
         return self.start_epoch + self.length if self.length is not None else self.end_epoch
 
+    def check(self) -> None:
+        checks.at_least("spaced.start_epoch", self.start_epoch, 0.0)
+        if self.length is not None and self.end_epoch is not None:
+            raise UserError("set spaced.length or spaced.end_epoch, not both")
+        checks.optional(checks.positive, "spaced.length", self.length)
+        if self.end_epoch is not None and not self.end_epoch > self.start_epoch:
+            raise UserError(
+                f"spaced.end_epoch ({self.end_epoch}) must be after spaced.start_epoch ({self.start_epoch})")
+
 
 @dataclass
 class LossConfig:
-    name: str = "kl"
-    logit: str = "kl"  # the response term l_KD
-    feature: str = "mse_mean"  # the feature term; "none" drops it
+    logit: str = "kl"  # the response term l_KD (spaced_kd.losses.LOGIT_LOSSES)
+    feature: str = "mse_mean"  # the feature term; "none" drops it (spaced_kd.losses.FEATURE_LOSSES)
     temperature: float = 3.0
     alpha: float = 0.3  # weight on l_KD; (1 - alpha) on CE
     beta: float = 0.03  # weight on the feature term
     t2_scaling: bool = True  # multiply temperature-softened logit losses by T²
     feature_heads: Optional[int] = None  # self KD: feature term on the k shallowest heads (None: all)
+
+    def check(self) -> None:
+        checks.positive("loss.temperature", self.temperature)
+        checks.in_range("loss.alpha", self.alpha, 0.0, 1.0)
+        checks.at_least("loss.beta", self.beta, 0.0)
+        checks.optional(checks.integer, "loss.feature_heads", self.feature_heads, 1)
 
 
 @dataclass
@@ -100,22 +149,45 @@ class OptimConfig:
     gamma: float = 0.1
     no_decay_1d: bool = False  # no weight decay on biases, norms and tokens
 
+    def check(self) -> None:
+        checks.positive("optim.lr", self.lr)
+        checks.in_range("optim.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        checks.at_least("optim.weight_decay", self.weight_decay, 0.0)
+        checks.at_least("optim.warmup_epochs", self.warmup_epochs, 0.0)
+        checks.at_least("optim.min_lr", self.min_lr, 0.0)
+        checks.positive("optim.gamma", self.gamma)
+        checks.choice("optim.scheduler", self.scheduler, ["constant", "cosine", "step"])
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise UserError(f"optim.betas must be two numbers in [0, 1), got {list(self.betas)}")
+        for m in self.milestones:
+            checks.at_least("optim.milestones", m, 0.0)
+
 
 @dataclass
 class TrainerConfig:
     epochs: float = 80
     batch_size: int = 128
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = field(default="auto", metadata=VOLATILE)  # auto | cpu | cuda
     precision: str = "fp32"  # fp32 | bf16
-    channels_last: bool = False
-    compile: bool = False
-    threads: Optional[int] = None  # CPU threads for torch; None: torch's default (all cores)
+    channels_last: bool = field(default=False, metadata=VOLATILE)
+    compile: bool = field(default=False, metadata=VOLATILE)
+    threads: Optional[int] = field(default=None, metadata=VOLATILE)  # CPU threads; None: torch's default
     eval_every: int = 1  # epochs
-    eval_batch_size: int = 512
+    eval_batch_size: int = field(default=512, metadata=VOLATILE)
     eval_train: bool = False  # also log accuracy on the training split
-    checkpoint_every: int = 200  # steps of either network; epoch ends always checkpoint
-    resume: bool = True  # an existing checkpoint in the run dir is continued
-    progress: bool = True
+    checkpoint_every: int = field(default=200, metadata=VOLATILE)  # events; epoch ends always checkpoint
+    resume: bool = field(default=True, metadata=VOLATILE)  # an existing checkpoint in the run dir is continued
+    progress: bool = field(default=True, metadata=VOLATILE)
+
+    def check(self) -> None:
+        checks.positive("trainer.epochs", self.epochs)
+        checks.integer("trainer.batch_size", self.batch_size, 1)
+        checks.integer("trainer.eval_batch_size", self.eval_batch_size, 1)
+        checks.integer("trainer.checkpoint_every", self.checkpoint_every, 1)
+        checks.integer("trainer.eval_every", self.eval_every, 1)
+        checks.optional(checks.integer, "trainer.threads", self.threads, 1)
+        checks.choice("trainer.device", self.device, ["auto", "cpu", "cuda"])
+        checks.choice("trainer.precision", self.precision, ["fp32", "bf16"])
 
 
 @dataclass
@@ -125,6 +197,10 @@ class LoggerConfig:
     entity: Optional[str] = None
     mode: Optional[str] = None  # wandb mode; None: $WANDB_MODE, else offline
     tags: List[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        checks.choice("logger.name", self.name, ["jsonl", "wandb"])
+        checks.optional(checks.choice, "logger.mode", self.mode, ["online", "offline", "disabled"])
 
 
 @dataclass
@@ -151,93 +227,88 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig, metadata=VOLATILE)
     recipe: RecipeConfig = field(default_factory=RecipeConfig)
     interval: float = 1.5  # space interval, in `interval_unit`
     interval_unit: str = "epochs"  # epochs | steps
     seed: int = 0
-    probes: List[str] = field(default_factory=list)
-    tags: List[str] = field(default_factory=list)
+    probes: List[str] = field(default_factory=list, metadata=VOLATILE)
+    tags: List[str] = field(default_factory=list, metadata=VOLATILE)
+
+    def check(self) -> None:
+        """Each section's own checks, then the ones that relate sections."""
+        for f in fields(self):
+            section = getattr(self, f.name)
+            if is_dataclass(section) and hasattr(section, "check"):
+                section.check()
+        checks.choice("interval_unit", self.interval_unit, ["epochs", "steps"])
+        if self.kd.name in ("none", "offline"):
+            checks.at_least("interval", self.interval, 0.0)
+        elif self.interval_unit == "steps":
+            checks.whole("interval", self.interval, 1)
+        else:
+            checks.positive("interval", self.interval)
+        if self.kd.name in ("spaced", "ahead") and self.interval_unit == "epochs" and self.interval > self.trainer.epochs:
+            raise UserError(f"interval ({self.interval:g} epochs) is longer than training (trainer.epochs="
+                            f"{self.trainer.epochs:g}): that is offline KD, use kd=offline")
+        if self.kd.name == "spaced" and self.spaced.start_epoch >= self.trainer.epochs:
+            raise UserError(f"spaced.start_epoch ({self.spaced.start_epoch:g}) is not before the end of training "
+                            f"(trainer.epochs={self.trainer.epochs:g}): no step would be spaced")
 
 
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    head = text[0] if text else type(exc).__name__
-    key = next((ln.split(":", 1)[1].strip() for ln in text if ln.strip().startswith("full_key:")), "")
-    return f"{key}: {head}" if key else head
+def _volatile_paths(schema: type, prefix: str = "") -> list[str]:
+    hints = get_type_hints(schema)
+    out = []
+    for f in fields(schema):
+        if f.metadata.get("identity", True) is False:
+            out.append(f"{prefix}{f.name}")
+        elif is_dataclass(hints[f.name]):
+            out += _volatile_paths(hints[f.name], f"{prefix}{f.name}.")
+    return out
+
+
+# Dotted config keys that do not change what a run computes (see the module docstring).
+NOT_IDENTITY: tuple[str, ...] = tuple(_volatile_paths(Config))
+
+
+def identity(config: dict) -> dict[str, Any]:
+    """A resolved config (nested dict) → {dotted key: value} of the keys that define the run."""
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if any(prefix[:-1] == p for p in NOT_IDENTITY):
+            return
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}{k}.")
+        else:
+            flat[prefix[:-1]] = list(node) if isinstance(node, (list, tuple)) else node
+
+    walk(config, "")
+    return flat
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """Keys whose values differ between two resolved configs, as "key: old → new", identity keys
+    only. A key one side lacks (written by another version) counts as its schema default."""
+    from dataclasses import asdict
+
+    default = identity(asdict(Config()))
+    a, b = identity(old), identity(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if key in RETIRED:
+            continue
+        va, vb = a.get(key, default.get(key)), b.get(key, default.get(key))
+        if va != vb and not (_number(va) and _number(vb) and float(va) == float(vb)):
+            out.append(f"{key}: {va!r} → {vb!r}")
+    return out
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def load_config(cfg: DictConfig | dict) -> Config:
-    """DictConfig from Hydra → checked `Config` (raises UserError with one line)."""
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    raw = OmegaConf.masked_copy(raw, [k for k in raw.keys() if k != "hydra"]) if "hydra" in raw else raw
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
-        conf: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
-    except OmegaConfBaseException as exc:
-        raise UserError(f"bad config value {_one_line(exc)}") from None
-    check(conf)
-    return conf
-
-
-def _positive(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise UserError(f"{name} must be a number > 0, got {value!r}")
-
-
-def _choice(name: str, value: Any, allowed: list[str]) -> None:
-    if value not in allowed:
-        raise UserError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
-
-
-def check(c: Config) -> None:
-    """Value checks that types can't express; registries are checked where they are used."""
-    _positive("trainer.epochs", c.trainer.epochs)
-    _positive("trainer.batch_size", c.trainer.batch_size)
-    _positive("trainer.eval_batch_size", c.trainer.eval_batch_size)
-    _positive("trainer.checkpoint_every", c.trainer.checkpoint_every)
-    _positive("trainer.eval_every", c.trainer.eval_every)
-    _positive("optim.lr", c.optim.lr)
-    _positive("model.width", c.model.width)
-    if c.kd.name not in ("none", "offline"):
-        _positive("interval", c.interval)
-    elif not (isinstance(c.interval, (int, float)) and math.isfinite(c.interval) and c.interval >= 0):
-        raise UserError(f"interval must be a number >= 0, got {c.interval!r}")
-    _choice("interval_unit", c.interval_unit, ["epochs", "steps"])
-    _choice("trainer.device", c.trainer.device, ["auto", "cpu", "cuda"])
-    _choice("trainer.precision", c.trainer.precision, ["fp32", "bf16"])
-    _choice("teacher.init", c.teacher.init, ["same", "different"])
-    _choice("optim.scheduler", c.optim.scheduler, ["constant", "cosine", "step"])
-    _choice("logger.name", c.logger.name, ["jsonl", "wandb"])
-    if not 0.0 <= c.dataset.val_fraction < 1.0:
-        raise UserError(f"dataset.val_fraction must be in [0, 1), got {c.dataset.val_fraction!r}")
-    if not 0.0 <= c.loss.alpha <= 1.0:
-        raise UserError(f"loss.alpha must be in [0, 1], got {c.loss.alpha!r}")
-    _positive("loss.temperature", c.loss.temperature)
-    if c.loss.beta < 0:
-        raise UserError(f"loss.beta must be >= 0, got {c.loss.beta!r}")
-    for name in ("train_subset", "test_subset"):
-        value = getattr(c.dataset, name)
-        if value is not None:
-            _positive(f"dataset.{name}", value)
-    if c.spaced.length is not None and c.spaced.end_epoch is not None:
-        raise UserError("set spaced.length or spaced.end_epoch, not both")
-    if c.spaced.length is not None:
-        _positive("spaced.length", c.spaced.length)
-    if c.spaced.end_epoch is not None and c.spaced.end_epoch <= c.spaced.start_epoch:
-        raise UserError(
-            f"spaced.end_epoch ({c.spaced.end_epoch}) must be after spaced.start_epoch ({c.spaced.start_epoch})"
-        )
-    if c.spaced.start_epoch < 0:
-        raise UserError(f"spaced.start_epoch must be >= 0, got {c.spaced.start_epoch}")
-
-
-def register_defaults() -> None:
-    """Give Hydra every key with its default (as a plain node) under the name `base_config`.
-
-    Group YAMLs then only state what differs, any key can be overridden from the command
-    line, and types are checked by `load_config` so a wrong value fails with one line.
-    """
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="base_config", node=OmegaConf.to_container(OmegaConf.structured(Config)))
+    """DictConfig from Hydra (or a plain dict) → checked `Config` (raises UserError with one line)."""
+    return checks.load_typed(cfg, Config, drop=RETIRED)

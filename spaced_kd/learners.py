@@ -17,7 +17,6 @@ from torch import Tensor, nn
 
 from .losses import KDLoss
 from .optim import set_lr
-from .registry import Registry
 from .schedules import JOINT, STUDENT, TEACHER
 
 Batches = Iterable[Tuple[Tensor, Tensor]]
@@ -82,9 +81,6 @@ class Learner:
                 loss[name] = loss.get(name, 0) + F.cross_entropy(logits, y, reduction="sum")
             n += y.numel()
         return {k: (100.0 * float(correct[k]) / n, float(loss[k]) / n) for k in correct}
-
-
-LEARNERS: Registry[Callable[..., Learner]] = Registry("kd_mode")
 
 
 class PeerLearner(Learner):
@@ -199,6 +195,9 @@ class SelfLearner(Learner):
             # head1 = shallowest … headN = deepest (the network's own classifier)
             out = {f"head{n - i}": lg for i, lg in enumerate(logits)}
             out["ensemble"] = torch.stack([lg.float() for lg in logits]).mean(0)
+            # The paper reports the deepest head as the self-KD student: said here, once, so every
+            # reader of metrics.jsonl and summary.json finds a "student" like in peer mode.
+            out["student"] = logits[0]
             return out
 
         return self._accuracy(heads, batches)

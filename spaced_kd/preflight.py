@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-DIR_KEYS = ("hydra.run.dir=", "hydra.sweep.dir=")
 DEFAULT_ROOTS = {"hydra.run.dir=": "outputs", "hydra.sweep.dir=": "multirun"}
 
 
@@ -22,7 +21,8 @@ def output_dir_problem(argv: Sequence[str]) -> str | None:
     """One line describing why the run's output location can't be written, or None."""
     multirun = any(a in ("-m", "--multirun") for a in argv)
     key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
-    value = next((a.split("=", 1)[1] for a in argv if a.startswith(key)), DEFAULT_ROOTS[key])
+    # `+key=` and `++key=` set the same key as `key=`
+    value = next((a.split("=", 1)[1] for a in argv if a.lstrip("+~").startswith(key)), DEFAULT_ROOTS[key])
     literal = value.split("${", 1)[0] or "."  # the part before any interpolation
     base = _existing_ancestor(Path(literal))
     if not base.is_dir():

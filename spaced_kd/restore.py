@@ -7,11 +7,20 @@ from typing import Optional
 import torch
 from omegaconf import OmegaConf
 
-from . import checkpoint
+from . import checkpoint, rundir
 from .build import Setup, build, resolve_device
-from .config import load_config
+from .config import Config, load_config
 from .errors import UserError
-from .run import CHECKPOINT
+
+
+def run_config(run_dir: Path, state: Optional[dict] = None) -> Config:
+    """The run's resolved config: the one its checkpoint stores, else .hydra/config.yaml."""
+    if state is not None and isinstance(state.get("config"), dict):
+        return load_config(state["config"])
+    config_file = Path(run_dir) / rundir.CONFIG
+    if not config_file.exists():
+        raise UserError(f"{run_dir} is not a run directory (no checkpoint and no {rundir.CONFIG})")
+    return load_config(OmegaConf.load(config_file))
 
 
 def load_run(run_dir: str | Path, device: Optional[str] = None) -> Setup:
@@ -21,13 +30,12 @@ def load_run(run_dir: str | Path, device: Optional[str] = None) -> Setup:
     in peer mode; "network" in self mode) and `setup.data` the run's data.
     """
     run_dir = Path(run_dir)
-    config_file = run_dir / ".hydra" / "config.yaml"
-    if not config_file.exists():
-        raise UserError(f"{run_dir} is not a run directory (no .hydra/config.yaml)")
-    state = checkpoint.load(run_dir / CHECKPOINT)
+    state = checkpoint.load(run_dir / rundir.CHECKPOINT)
     if state is None:
-        raise UserError(f"{run_dir} has no checkpoint ({CHECKPOINT}); train it first")
-    cfg = load_config(OmegaConf.load(config_file))
+        if not (run_dir / rundir.CONFIG).exists():
+            raise UserError(f"{run_dir} is not a run directory (no {rundir.CONFIG})")
+        raise UserError(f"{run_dir} has no checkpoint ({rundir.CHECKPOINT}); train it first")
+    cfg = run_config(run_dir, state)
     dev = resolve_device(device or cfg.trainer.device)
     setup = build(cfg, device=dev)
     setup.learner.load_state_dict(state["learner"])

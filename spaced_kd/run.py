@@ -1,53 +1,45 @@
-"""One training run inside its run directory: check → build → resume → train → summarise.
+"""One training run inside its run directory: check → lock → compare → build → record → train.
 
-The run directory is the contract with analysis (DESIGN.md): metrics.jsonl, summary.json
-(written last, atomically) and checkpoints/last.pt. Bad input is detected before anything in
-the directory is written, and a completed summary is never overwritten by a failure.
+The run directory is the contract with analysis (spaced_kd/rundir.py, docs/design.md). Its rules:
+
+- one writer: the run holds RUN/.lock for its whole life; a second process is refused;
+- a refusal changes nothing: a bad value, a run of another configuration already there, or a
+  busy lock are all found before the first byte is written (the caller writes .hydra/ through
+  `record` only once the run is accepted);
+- the record survives: the checkpoint stores the resolved config, metrics.jsonl is rebuilt from
+  the checkpoint on resume, and a completed run that is run again is returned as it is.
 """
 from __future__ import annotations
 
-import hashlib
+import errno
 import json
 import math
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from . import checkpoint
+from . import checkpoint, rundir
 from .build import build
-from .config import Config, load_config
+from .config import Config, differences, load_config
 from .engine import Engine, EngineState, NonFiniteLoss, Preempted
 from .errors import UserError
 from .preemption import PreemptionGuard
-from .atomic import write_json_atomic
-from .tracking import Progress, Tracker, read_summary
-
-CHECKPOINT = Path("checkpoints") / "last.pt"
-
-# Settings that change how a run is watched, not what it computes: a resume may change them.
-_NOT_IDENTITY = {("trainer", "progress"), ("trainer", "checkpoint_every"), ("trainer", "resume"),
-                 ("trainer", "eval_batch_size"), ("trainer", "compile"), ("trainer", "threads"), ("logger",), ("probes",), ("tags",)}
+from .tracking import Progress, Tracker
 
 
-def fingerprint(cfg: Config) -> str:
-    d = asdict(cfg)
-    for path in _NOT_IDENTITY:
-        node = d
-        for key in path[:-1]:
-            node = node[key]
-        node.pop(path[-1], None)
-    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def resolved(cfg: Config) -> dict:
+    """The config as plain JSON data: what summary.json and the checkpoint store."""
+    return json.loads(json.dumps(asdict(cfg), default=str))
 
 
 def check_writable(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".write-test-{os.getpid()}"
+        probe = run_dir / f".write-test-{run_dir.stat().st_ino}"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
@@ -55,18 +47,65 @@ def check_writable(run_dir: Path) -> None:
                         f"choose another with hydra.run.dir=PATH") from None
 
 
-def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
-    """Train one run; returns its summary. Raises UserError (bad input) or the training error."""
-    cfg = load_config(raw_cfg)
+def recorded_config(state: Optional[dict], summary: Optional[dict]) -> Optional[dict]:
+    """The config of the run already in a directory: its checkpoint's, or a completed summary's."""
+    if state is not None:
+        return state.get("config")
+    if summary is not None and summary.get("status") == "completed":
+        return summary.get("config")
+    return None
+
+
+def run(raw_cfg: DictConfig | dict | Config, run_dir: Path, log=print,
+        record: Optional[Callable[[], None]] = None) -> dict:
+    """Train one run; returns its summary. Raises UserError (bad input, refusal) or the training error.
+
+    `record` writes the caller's own files (train.py: .hydra/) once the run is accepted.
+    """
+    cfg = raw_cfg if isinstance(raw_cfg, Config) else load_config(raw_cfg)
     check_writable(run_dir)
-    ckpt_path = run_dir / CHECKPOINT
-    resumed = checkpoint.load(ckpt_path) if cfg.trainer.resume else None
-    if resumed is not None and resumed.get("fingerprint") != fingerprint(cfg):
-        raise UserError(f"{run_dir} holds a checkpoint of a different configuration; use another "
-                        f"output directory or set trainer.resume=false to start over")
-    setup = build(cfg)
-    resolved = json.loads(json.dumps(asdict(cfg), default=str))
-    tracker = Tracker(run_dir, cfg.logger, resolved, run_name=run_dir.name)
+    with rundir.RunLock(run_dir):
+        done = _already(cfg, run_dir)
+        if done is not None:
+            log(f"{run_dir} is a completed run of this configuration; not retrained")
+            return done
+        try:
+            return _train(cfg, run_dir, log, record)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise UserError(f"no space left on device writing {exc.filename or run_dir}") from None
+            raise
+
+
+def _already(cfg: Config, run_dir: Path) -> Optional[dict]:
+    """The summary of a completed run of this config in run_dir; refuses a run of another config."""
+    if not cfg.trainer.resume:
+        return None
+    state = checkpoint.load(run_dir / rundir.CHECKPOINT)
+    if state is not None and not isinstance(state.get("config"), dict):
+        raise UserError(f"{run_dir / rundir.CHECKPOINT} was written by an older spaced-kd and cannot be resumed; "
+                        f"set trainer.resume=false to train this run again, or choose another hydra.run.dir")
+    summary = rundir.read_summary(run_dir)
+    old = recorded_config(state, summary)
+    if old is not None:
+        diff = differences(old, resolved(cfg))
+        if diff:
+            shown = "; ".join(diff[:3]) + (f"; … {len(diff) - 3} more" if len(diff) > 3 else "")
+            raise UserError(f"{run_dir} holds a run of another configuration ({shown}); choose another "
+                            f"hydra.run.dir, or set trainer.resume=false to replace it")
+    if state is not None and summary is not None and summary.get("status") == "completed" \
+            and summary.get("events_done") == summary.get("events"):
+        return summary
+    return None
+
+
+def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]) -> dict:
+    resumed = checkpoint.load(run_dir / rundir.CHECKPOINT) if cfg.trainer.resume else None
+    setup = build(cfg)  # the last place bad input can be found: nothing is written before it
+    config = resolved(cfg)
+    if record is not None:
+        record()
+    tracker = Tracker(run_dir, cfg.logger, config, run_name=run_dir.name)
     state = EngineState()
     if resumed is not None:
         setup.learner.load_state_dict(resumed["learner"])
@@ -82,22 +121,21 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
     resumed_from = state.done["student"] if resumed is not None else None
 
     def summary(status: str, error: Optional[str] = None) -> dict:
-        s = tracker.summary(
-            status=status, error=error, seed=cfg.seed, config=resolved,
+        return tracker.summary(
+            status=status, error=error, seed=cfg.seed, config=config,
             steps=state.done["student"], teacher_steps=state.done["teacher"],
             steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
             interval_steps=setup.plan.interval if cfg.kd.name in ("spaced", "ahead") else None,
             events=setup.n_events, events_done=state.event_index,
             resumed_from_step=resumed_from, wall_s=round(state.wall_s, 3), device=str(setup.device),
         )
-        _alias_self_metrics(s["metrics"])
-        return s
 
     def save(st: EngineState) -> None:
         rng = {"torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state(setup.device) if setup.device.type == "cuda" else None}
-        checkpoint.save(ckpt_path, {"fingerprint": fingerprint(cfg), "learner": setup.learner.state_dict(),
-                                    "tracker": tracker.state_dict(), "engine": st.to_dict(), "rng": rng})
+        checkpoint.save(run_dir / rundir.CHECKPOINT, {
+            "config": config, "learner": setup.learner.state_dict(), "tracker": tracker.state_dict(),
+            "engine": st.to_dict(), "rng": rng})
 
     engine = Engine(
         events=setup.events, learner=setup.learner, data=setup.data, tracker=tracker,
@@ -126,36 +164,44 @@ def run(raw_cfg: DictConfig | dict, run_dir: Path, log=print) -> dict:
             # submitit's handler requeued the job and exits: the next attempt resumes from here
             tracker.write_summary(summary("running", error=f"preempted (signal {engine.guard.received}); requeued"))
         else:
-            tracker.write_summary(summary("failed", error=f"{type(exc).__name__}: {exc}"))
+            _best_effort(tracker.write_summary, summary("failed", error=_describe(exc)))
         raise
     finally:
         tracker.close(failed=failed)
+    if tracker.repair_metrics():
+        log(f"warning: {run_dir / rundir.METRICS} had changed during the run; rewritten from the run's record")
     final = summary("completed")
     tracker.write_summary(final)
     return final
 
 
-def _alias_self_metrics(metrics: dict) -> None:
-    """Self KD: the network's own (deepest) head is the student the paper reports."""
-    heads = sorted((k for k in metrics if k.startswith("head") and k.endswith("_acc") and "best" not in k
-                    and "_val" not in k), key=lambda k: int(k[4:-4]))
-    if heads and "student_acc" not in metrics:
-        deepest = heads[-1][:-4]
-        metrics["student_acc"] = metrics[f"{deepest}_acc"]
-        metrics["student_best_acc"] = metrics[f"{deepest}_best_acc"]
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"no space left on device writing {exc.filename or 'the run directory'}"
+    return f"{type(exc).__name__}: {exc}"
 
 
-def record_failure(run_dir: Path, raw_cfg, error: str) -> None:
-    """A run that failed before training: say so in summary.json, unless a finished run is there."""
-    old = read_summary(run_dir)
-    if old is not None and old.get("status") == "completed":
-        return
+def _best_effort(fn, *args) -> None:
     try:
-        cfg_dict = OmegaConf.to_container(raw_cfg, resolve=False) if isinstance(raw_cfg, DictConfig) else raw_cfg
-        write_json_atomic(run_dir / "summary.json", {
-            "status": "failed", "error": error, "metrics": {}, "config": cfg_dict, "run_dir": str(run_dir),
-            "seed": cfg_dict.get("seed") if isinstance(cfg_dict, dict) else None, "wall_s": 0.0,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        })
-    except OSError:
+        fn(*args)
+    except OSError:  # a full disk cannot take the failure report either
         pass
+
+
+def record_failure(run_dir: Path, raw_cfg, error: str) -> bool:
+    """A sweep job refused before training: say so in summary.json so the sweep and analysis see
+    it — only in a directory that holds no run yet (a refusal never replaces a run's record).
+    Returns whether it wrote."""
+    if (run_dir / rundir.SUMMARY).exists() or (run_dir / rundir.CHECKPOINT).exists():
+        return False
+    try:
+        with rundir.RunLock(run_dir):
+            cfg = OmegaConf.to_container(raw_cfg, resolve=False) if isinstance(raw_cfg, DictConfig) else raw_cfg
+            rundir.write_summary(run_dir, {
+                "status": "failed", "error": error, "metrics": {}, "config": cfg, "run_dir": str(run_dir),
+                "seed": cfg.get("seed") if isinstance(cfg, dict) else None, "wall_s": 0.0,
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            })
+        return True
+    except (OSError, UserError):
+        return False

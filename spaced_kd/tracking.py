@@ -1,66 +1,67 @@
 """What a run tells the world: metrics.jsonl, summary.json, a progress bar, optionally wandb.
 
-The files follow the run-directory contract (DESIGN.md) that `analysis/` reads.
+The files follow the run-directory contract (spaced_kd/rundir.py, docs/design.md) that
+`analysis/` reads.
 """
 from __future__ import annotations
 
-import json
 import math
+import netrc
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from . import __version__
-from .atomic import write_json_atomic
+from . import __version__, rundir
 from .config import LoggerConfig
-
-METRICS, SUMMARY = "metrics.jsonl", "summary.json"
-
-
-def read_summary(run_dir: Path) -> Optional[dict]:
-    try:
-        return json.loads((run_dir / SUMMARY).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class Tracker:
-    """Logs evaluations, keeps last/best accuracy per (role, split), writes the summary."""
+    """Logs evaluations, keeps last/best accuracy per (role, split), writes the summary.
+
+    Every row it logs is also kept in memory and in the checkpoint (a few hundred small dicts), so
+    metrics.jsonl can always be rebuilt exactly as the checkpoint saw it: on resume, and at the end
+    of a run whose file was damaged or removed on the way.
+    """
 
     def __init__(self, run_dir: Path, logger: LoggerConfig, config: dict, run_name: str):
         self.run_dir = run_dir
-        self.metrics_path = run_dir / METRICS
+        self.rows: List[dict] = []
         self.last: Dict[str, float] = {}
         self.best: Dict[str, float] = {}
         self.wandb = _start_wandb(logger, config, run_dir, run_name) if logger.name == "wandb" else None
 
-    # -- resume support: the metrics file is cut back to what the checkpoint had seen
+    # -- resume support: metrics.jsonl is rewritten to exactly what the checkpoint had seen
     def state_dict(self) -> dict:
-        size = self.metrics_path.stat().st_size if self.metrics_path.exists() else 0
-        return {"metrics_bytes": size, "last": dict(self.last), "best": dict(self.best)}
+        return {"rows": list(self.rows), "last": dict(self.last), "best": dict(self.best)}
 
     def load_state_dict(self, state: dict) -> None:
         self.last, self.best = dict(state["last"]), dict(state["best"])
-        if self.metrics_path.exists():
-            with open(self.metrics_path, "r+b") as f:
-                f.truncate(int(state["metrics_bytes"]))
+        self.rows = list(state["rows"])
+        rundir.write_metrics(self.run_dir, self.rows)
 
     def reset(self) -> None:
-        self.metrics_path.unlink(missing_ok=True)
+        rundir.write_metrics(self.run_dir, [])
 
     def log_eval(self, *, epoch: int, step: int, role: str, split: str, acc: float, loss: float, wall_s: float) -> None:
         row = {"epoch": epoch, "step": step, "role": role, "split": split,
                "acc": round(acc, 4), "loss": loss, "wall_s": round(wall_s, 3)}
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row, allow_nan=True) + "\n")
+        self.rows.append(row)
+        rundir.append_metric(self.run_dir, row)
         key = role if split == "test" else f"{role}_{split}"
         self.last[key] = acc
         if not math.isnan(acc):
             self.best[key] = max(acc, self.best.get(key, -math.inf))
         if self.wandb is not None:
             self.wandb.log({f"{split}/{role}_acc": acc, f"{split}/{role}_loss": loss, "epoch": epoch}, step=step)
+
+    def repair_metrics(self) -> bool:
+        """Rewrite metrics.jsonl if it no longer holds exactly the logged rows; True if it had to."""
+        if rundir.read_metrics(self.run_dir) == self.rows:
+            return False
+        rundir.write_metrics(self.run_dir, self.rows)
+        return True
 
     def metrics(self) -> Dict[str, float]:
         out: Dict[str, float] = {}
@@ -73,7 +74,7 @@ class Tracker:
         return {"version": __version__, "run_dir": str(self.run_dir), "metrics": self.metrics(), **fields}
 
     def write_summary(self, summary: dict) -> None:
-        write_json_atomic(self.run_dir / SUMMARY, summary)
+        rundir.write_summary(self.run_dir, summary)
         if self.wandb is not None:
             self.wandb.summary.update({k: v for k, v in summary["metrics"].items()})
             self.wandb.summary["status"] = summary.get("status")
@@ -84,10 +85,34 @@ class Tracker:
             self.wandb = None
 
 
+def wandb_mode(cfg: LoggerConfig, warn=print) -> str:
+    """The wandb mode to use: logger.mode, else $WANDB_MODE, else offline.
+
+    Online without credentials ($WANDB_API_KEY or an api.wandb.ai entry in ~/.netrc) would stop
+    at a login prompt or fail mid-run, so such a run logs offline (`wandb sync` uploads it later)
+    and says so once.
+    """
+    mode = cfg.mode or os.environ.get("WANDB_MODE") or "offline"
+    if mode == "online" and not _wandb_credentials():
+        warn("warning: logger.mode=online but no wandb credentials (WANDB_API_KEY or ~/.netrc); "
+             "logging offline instead (upload later with `wandb sync`)")
+        return "offline"
+    return mode
+
+
+def _wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
 def _start_wandb(cfg: LoggerConfig, config: dict, run_dir: Path, name: str):
     import wandb  # imported only when asked for: it is slow to import
 
-    mode = cfg.mode or os.environ.get("WANDB_MODE") or "offline"
+    mode = wandb_mode(cfg, warn=lambda line: print(line, file=sys.stderr, flush=True))
     return wandb.init(project=cfg.project, entity=cfg.entity, mode=mode, dir=str(run_dir), name=name,
                       config=config, tags=list(cfg.tags) or None, reinit="finish_previous")
 

@@ -45,7 +45,7 @@ def make_run_dir(path: Path, *overrides: str) -> Path:
     from spaced_kd import checkpoint
     from spaced_kd.build import build
     from spaced_kd.config import Config, load_config
-    from spaced_kd.run import CHECKPOINT
+    from spaced_kd.rundir import CHECKPOINT
 
     base = ["trainer.epochs=1", "dataset.train_subset=128", "dataset.test_subset=64", "trainer.batch_size=32",
             "trainer.device=cpu", *overrides]

@@ -3,15 +3,7 @@
 import pytest
 import torch
 
-from conftest import FAST, summary, train
-
-
-def one_line_error(r):
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert r.returncode != 0
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    return lines[0]
+from helpers import FAST, one_line_error, summary, train
 
 
 def test_unknown_group_option_lists_choices(tmp_path):
@@ -31,7 +23,7 @@ def test_unknown_group_option_lists_choices(tmp_path):
     ("optim.lr=fast", "optim.lr"),
     ("trainer.epochs=0", "trainer.epochs must be a number > 0"),
     ("trainer.epochs=nan", "trainer.epochs must be a number > 0"),
-    ("trainer.batch_size=-4", "trainer.batch_size must be a number > 0"),
+    ("trainer.batch_size=-4", "trainer.batch_size must be an integer >= 1"),
     ("trainer.batch_size=big", "trainer.batch_size"),
     ("trainer.batch_size=100000", "larger than the training set"),
     ("trainer.precision=fp8", "trainer.precision='fp8' is not allowed; choose one of: fp32, bf16"),

@@ -8,7 +8,7 @@ from spaced_kd.config import load_config
 
 def setup_for(**over):
     base = {"dataset": {"name": "digits", "train_subset": 128}, "model": {"name": "resnet8"},
-            "trainer": {"epochs": 1, "batch_size": 32, "progress": False, "device": "cpu"}}
+            "trainer": {"epochs": 1, "batch_size": 32, "progress": False, "device": "cpu"}, "interval": 0.5}
     for k, v in over.items():
         base[k] = {**base.get(k, {}), **v} if isinstance(v, dict) else v
     s = build(load_config(base))
@@ -105,7 +105,8 @@ def test_self_kd_loss_has_every_term_and_heads_are_reported():
     assert out["kd"] > 0 and out["feat"] > 0 and out["ce"] > 0
     res = s.learner.evaluate("student", s.data.eval_batches("test", 64))
     n = s.learner.net.num_heads
-    assert set(res) == {f"head{i}" for i in range(1, n + 1)} | {"ensemble"}
+    assert set(res) == {f"head{i}" for i in range(1, n + 1)} | {"ensemble", "student"}
+    assert res["student"] == res[f"head{n}"]  # the deepest head is the student the paper reports
 
 
 def test_self_feature_term_on_the_shallowest_heads_only():

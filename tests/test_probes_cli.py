@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import FAST, ROOT, summary, train
+from helpers import FAST, ROOT, summary, train
 
 TINY = ["batch_size=64", "flatness.sigmas=[0,0.05]", "flatness.samples=2", "flatness.max_samples=64",
         "corruptions.severities=[1,5]", "corruptions.max_samples=32", "hessian.probes=3", "hessian.batches=1",

@@ -9,7 +9,7 @@ from spaced_kd.errors import UserError
 from spaced_kd.probes import PROBES, EvalConfig, load_eval_config, probe_names, run_probes
 from spaced_kd.probes.cli import list_overrides
 
-from conftest import ROOT
+from helpers import ROOT
 from probe_fakes import make_run_dir
 
 SMALL = {

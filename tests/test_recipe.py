@@ -5,7 +5,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from spaced_kd.build import build
-from spaced_kd.config import load_config, register_defaults
+from spaced_kd.conf_store import register
+from spaced_kd.config import load_config
 from spaced_kd.losses import kl_softmax_input, soft_ce
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
@@ -19,7 +20,7 @@ DOCUMENTED = {
 
 
 def composed(*overrides):
-    register_defaults()
+    register()
     with initialize_config_dir(config_dir=CONF, version_base=None):
         return load_config(compose(config_name="config", overrides=list(overrides)))
 

@@ -3,7 +3,7 @@ import signal
 
 import torch
 
-from conftest import FAST, summary, train
+from helpers import FAST, summary, train
 from spaced_kd.engine import KILL_AT_ENV
 
 # 2 epochs × 4 steps, spaced s = 6 steps: 16 events; checkpoints every 3 events and at epoch ends.
@@ -69,4 +69,4 @@ def test_resume_with_another_config_is_refused(tmp_path):
     assert train(*ARGS, "kd=none", f"hydra.run.dir={d}").returncode == 0
     r = train(*ARGS, "kd=none", "optim.lr=0.05", f"hydra.run.dir={d}")
     assert r.returncode == 2
-    assert "different configuration" in r.stderr
+    assert "another configuration (optim.lr: 0.01 → 0.05)" in r.stderr

@@ -1,31 +1,38 @@
 """Every paper grid in sweeps/ expands into jobs whose configs compose and validate."""
+import itertools
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from spaced_kd.build import build_plan
-from spaced_kd.config import load_config, register_defaults
+from spaced_kd.conf_store import register, sweep_files
+from spaced_kd.config import load_config
 from spaced_kd.losses import FEATURE_LOSSES, LOGIT_LOSSES
 from spaced_kd.models import MODELS
 from spaced_kd.data import SOURCES
 from spaced_kd.schedules import SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[1]
-GRIDS = sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml"))
+GRIDS = sorted(sweep_files())
 EXPECTED_JOBS = {"table1": 81, "table1_vit": 54, "table2": 54, "table6": 126, "fig3": 48, "fig6": 120,
                  "table3": 30, "table8": 45, "table9": 36, "table10": 24, "cpu_mini": 18}
 
 
 def jobs(grid: str) -> list[list[str]]:
-    register_defaults()
+    """The grid's jobs as override lists: the cartesian product of its swept values, as Hydra's
+    basic sweeper runs them."""
+    register()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         cfg = compose(config_name="config", overrides=[f"+sweep={grid}"], return_hydra_config=True)
         params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
-        parsed = OverridesParser.create().parse_overrides(params)
-        return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    axes = []
+    for override in OverridesParser.create().parse_overrides(params):
+        key = override.get_key_element()
+        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
+        axes.append([f"{key}={v}" for v in values])
+    return [list(job) for job in itertools.product(*axes)]
 
 
 def covering(all_jobs: list[list[str]]) -> list[list[str]]:

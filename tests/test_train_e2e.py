@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import FAST, summary, train
+from helpers import FAST, summary, train
 
 
 def test_default_run_writes_the_run_directory_contract(run_dir):
