@@ -9,7 +9,7 @@ from typing import Callable, Iterator, Optional
 import torch
 from torch import nn
 
-from .config import Config
+from .config import Config, interval_too_long
 from .data import Data, build_data
 from .errors import UserError
 from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
@@ -91,6 +91,8 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
         s = int(round(cfg.interval))
     else:
         s = steps_from_epochs(cfg.interval, steps_per_epoch, floor=cfg.recipe.floor_interval)
+    if cfg.kd.name in ("spaced", "ahead") and s >= total:
+        raise UserError(interval_too_long(f"{s} steps", f"{total} steps"))
     end = cfg.spaced.end()
     window_end = None if end is None else steps_from_epochs(end, steps_per_epoch)
     self_offset = cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self"

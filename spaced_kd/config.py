@@ -248,12 +248,16 @@ class Config:
             checks.whole("interval", self.interval, 1)
         else:
             checks.positive("interval", self.interval)
-        if self.kd.name in ("spaced", "ahead") and self.interval_unit == "epochs" and self.interval > self.trainer.epochs:
-            raise UserError(f"interval ({self.interval:g} epochs) is longer than training (trainer.epochs="
-                            f"{self.trainer.epochs:g}): that is offline KD, use kd=offline")
+        if self.kd.name in ("spaced", "ahead") and self.interval_unit == "epochs" and self.interval >= self.trainer.epochs:
+            raise UserError(interval_too_long(f"{self.interval:g} epochs", f"trainer.epochs={self.trainer.epochs:g}"))
         if self.kd.name == "spaced" and self.spaced.start_epoch >= self.trainer.epochs:
             raise UserError(f"spaced.start_epoch ({self.spaced.start_epoch:g}) is not before the end of training "
                             f"(trainer.epochs={self.trainer.epochs:g}): no step would be spaced")
+
+
+def interval_too_long(interval: str, training: str) -> str:
+    return (f"interval ({interval}) is not shorter than training ({training}): the teacher would finish "
+            f"before the student starts, which is offline KD; use kd=offline")
 
 
 def _volatile_paths(schema: type, prefix: str = "") -> list[str]:

@@ -18,7 +18,8 @@ def train(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess
 
 
 def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    """`env` is added to this process's environment; a None value removes that variable."""
+    full_env = {k: v for k, v in {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 

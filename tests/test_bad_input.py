@@ -80,3 +80,21 @@ def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     for name, t in state["learner"]["models"]["student"].items():
         if t.is_floating_point():
             assert torch.isfinite(t).all(), name
+
+
+def test_output_dir_given_with_plus_prefixes(tmp_path):
+    for key in ("hydra.run.dir", "+hydra.run.dir", "++hydra.run.dir"):
+        line = one_line_error(train(*FAST, f"{key}=/proc/spaced-kd-run"))
+        assert "not writable" in line, (key, line)
+
+
+@pytest.mark.parametrize("content, says", [
+    ({"weights": [1, 2, 3]}, "is not a spaced-kd checkpoint"),
+    ({"format": 2, "config": {}, "engine": {}}, "holds no trained network"),
+])
+def test_teacher_checkpoint_of_the_wrong_format(tmp_path, content, says):
+    f = tmp_path / "teacher.pt"
+    torch.save(content, f)
+    line = one_line_error(train(*FAST, "kd=offline", f"teacher.checkpoint={f}", f"hydra.run.dir={tmp_path / 'run'}"))
+    assert says in line and str(f) in line, line
+    assert not (tmp_path / "run" / "summary.json").exists()

@@ -38,3 +38,14 @@ def test_one_broken_job_does_not_stop_the_sweep_but_fails_it(tmp_path):
     assert set(failed) == {k for k in runs if "train_subset-4" in k}
     assert all("larger than the training set" in s["error"] for s in failed.values())
     assert "2 of 4 runs did not complete" in r.stderr
+
+
+def test_exit_status_counts_only_this_invocations_jobs(tmp_path):
+    common = [*FAST[2:], "trainer.epochs=1", "kd=none", f"hydra.sweep.dir={tmp_path}"]
+    first = train("-m", "dataset.train_subset=256,4", *common)
+    assert first.returncode == 1 and "1 of 2 runs did not complete" in first.stderr
+    # the failed run stays in the sweep dir; a later invocation that runs only good jobs succeeds
+    again = train("-m", "dataset.train_subset=256,128", *common)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2/2 runs completed" in again.stdout
+    assert sum(s["status"] == "failed" for s in summaries(tmp_path).values()) == 1

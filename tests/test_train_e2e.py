@@ -50,9 +50,12 @@ def test_val_fraction_logs_a_val_split(run_dir):
     assert "student_val_acc" in summary(run_dir)["metrics"]
 
 
-def test_wandb_logger_runs_offline(run_dir):
-    r = train(*FAST, "kd=none", "logger=wandb", f"hydra.run.dir={run_dir}", env={"WANDB_MODE": "offline"})
+def test_wandb_online_without_credentials_logs_offline(run_dir, tmp_path):
+    # no API key and no ~/.netrc: online would stop at a login prompt, so the run says so and logs offline
+    env = {"HOME": str(tmp_path), "WANDB_API_KEY": None, "WANDB_MODE": None}
+    r = train(*FAST, "kd=none", "logger=wandb", "logger.mode=online", f"hydra.run.dir={run_dir}", env=env)
     assert r.returncode == 0, r.stderr
+    assert "no wandb credentials" in r.stderr and "logging offline instead" in r.stderr
     assert summary(run_dir)["status"] == "completed"
     assert list((run_dir / "wandb").glob("offline-run-*")), "wandb wrote no offline run"
 
