@@ -48,7 +48,8 @@ def train_task(cfg: DictConfig) -> float:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         if not in_sweep:
             sys.exit(2)
-        record_failure(run_dir, cfg, str(exc))
+        if record_failure(run_dir, cfg, str(exc)):  # a fresh directory: the failed cell is on record
+            write_hydra_record(run_dir, cfg)
         report("failed", str(exc))
         return math.nan  # the sweep goes on; the sweep_status callback reports the failure
     except Preempted as exc:

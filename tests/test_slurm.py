@@ -19,6 +19,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+
+from spaced_kd import rundir
 
 pytestmark = pytest.mark.slurm
 
@@ -127,7 +130,7 @@ def slurm_job_ids(sweep_dir: Path) -> list[str]:
 
 def job_id_of_run(run_dir: Path) -> str:
     """The SLURM id the submitit launcher recorded as hydra.job.id for this run."""
-    job_id = str(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.job.id)
+    job_id = str(OmegaConf.load(run_dir / rundir.HYDRA).hydra.job.id)
     assert re.fullmatch(r"\d+(_\d+)?", job_id), f"{run_dir}: hydra.job.id={job_id!r} is not a SLURM id"
     return job_id
 
@@ -331,3 +334,33 @@ def test_requeued_jobs_resume_in_their_run_dir(slurm_env, tmp_path):
         states = sacct_states(slurm_env, sw["job"], duplicates=True)
         assert "REQUEUED" in states, f"{way}: sacct states of {sw['job']}: {states}"
         assert final_sacct_states(slurm_env, [sw["job"]]) == {sw["job"]: "COMPLETED"}, way
+
+
+def test_a_job_killed_outright_is_one_failed_run(slurm_env, tmp_path):
+    """kill -9 of a job's step (what the OOM killer does): the sweep lists that run as killed, with
+    Slurm's state in its summary, finishes the other job and exits 1 — no traceback."""
+    sweep, name, log = tmp_path / "sweep", unique_name("kill"), tmp_path / "sweep.log"
+    cmd = sweep_cmd(sweep, name, "trainer.epochs=40", "trainer.checkpoint_every=5", "seed=0,1")
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=slurm_env, stdout=out, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+    try:
+        victim, _ = wait_for("a running job's first student epoch", lambda: student_progress(sweep), 240, proc, log)
+        pid = wait_for("the run's lock holder", lambda: rundir.holder(victim), 60)
+        os.kill(pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=420)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _settle(slurm_env, name)
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{err}\n{_tail(log)}"
+    assert "Traceback" not in err and "UncompletedJobError" not in err, err
+    assert f"{victim.relative_to(sweep)} (killed)" in err, err
+    runs = summaries(sweep)
+    assert len(runs) == 2, list(runs)
+    killed = runs[victim]
+    assert killed["status"] == "killed", killed
+    assert re.search(r"scheduler state (FAILED|OUT_OF_MEMORY|CANCELLED|NODE_FAIL)", killed["error"]), killed["error"]
+    assert killed["config"]["seed"] in (0, 1)  # what the summary knew is kept
+    (other,) = [s for r, s in runs.items() if r != victim]
+    assert other["status"] == "completed", other
