@@ -17,7 +17,7 @@ from .losses import KDLoss
 from .models import build_model, build_self_model
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
-from . import checkpoint, rundir
+from . import checkpoint, recipe, rundir
 
 # How far apart the teacher's and student's initial seeds are when teacher.init=different.
 TEACHER_SEED_OFFSET = 10_007
@@ -52,11 +52,17 @@ def _prepare(net: nn.Module, cfg: Config, device: torch.device) -> nn.Module:
     return net
 
 
-def _net(name: str, width: float, drop_path: float, data, seed: int, self_kd: bool) -> nn.Module:
+def _net(name: str, width: float, drop_path: float, data, seed: int, self_kd: bool,
+         pytorch_init: bool = False) -> nn.Module:
     torch.manual_seed(seed)
     builder = build_self_model if self_kd else build_model
-    return builder(name, num_classes=data.num_classes, in_channels=data.in_channels,
-                   image_size=data.image_size, width=width, drop_path=drop_path)
+    net = builder(name, num_classes=data.num_classes, in_channels=data.in_channels,
+                  image_size=data.image_size, width=width, drop_path=drop_path)
+    if pytorch_init:  # every layer back to PyTorch's own initialisation, in module order
+        for module in net.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    return net
 
 
 def projector(d_student: int, d_teacher: int) -> nn.Module:
@@ -95,14 +101,13 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
         raise UserError(interval_too_long(f"{s} steps", f"{total} steps"))
     end = cfg.spaced.end()
     window_end = None if end is None else steps_from_epochs(end, steps_per_epoch)
-    self_offset = cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self"
     return Plan(
         total_steps=total,
         interval=max(1, s),
         window_start=steps_from_epochs(cfg.spaced.start_epoch, steps_per_epoch),
         window_end=window_end,
         drop_last_block=cfg.recipe.drop_last_block,
-        first_block=steps_per_epoch if self_offset else None,
+        first_block=recipe.self_kd_first_block(cfg, steps_per_epoch, max(1, s)),
         teacher_pretrained=cfg.teacher.checkpoint is not None,
     )
 
@@ -113,7 +118,7 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     if cfg.trainer.threads is not None:
         # Small CPU models run faster on one thread per job, several jobs side by side.
         torch.set_num_threads(cfg.trainer.threads)
-    data = build_data(cfg.dataset, batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
+    data = build_data(recipe.data_config(cfg), batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
     spe = data.steps_per_epoch
     plan = build_plan(cfg, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
@@ -121,21 +126,27 @@ def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
     # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
     build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
     learner = build_learner(cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
-    torch.manual_seed(cfg.seed)  # dropout / drop-path draws start from the run's seed
     events = partial(SCHEDULES.get(cfg.kd.name), plan)
     return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
 
+def teacher_width(cfg: Config) -> float:
+    """The teacher's channel multiplier: teacher.width (else the student's) read by teacher.width_rule."""
+    width = cfg.teacher.width if cfg.teacher.width is not None else cfg.model.width
+    return width ** 0.5 if cfg.teacher.width_rule == "params" else width
+
+
 def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
     m = cfg.model
-    student = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, False), cfg, device)
+    init = recipe.pytorch_init(cfg)
+    student = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
     teacher = proj = None
     opts = {}
     if cfg.kd.name != "none":
         t = cfg.teacher
         seed = cfg.seed if t.init == "same" else cfg.seed + TEACHER_SEED_OFFSET
-        teacher = _net(t.name or m.name, t.width if t.width is not None else m.width,
-                       t.drop_path if t.drop_path is not None else m.drop_path, data, seed, False)
+        teacher = _net(t.name or m.name, teacher_width(cfg), t.drop_path if t.drop_path is not None else m.drop_path,
+                       data, seed, False, init)
         if t.checkpoint is not None:
             load_teacher_weights(t.checkpoint, teacher)
         teacher = _prepare(teacher, cfg, device)
@@ -143,15 +154,16 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
         proj = projector(student.feature_dim, teacher.feature_dim).to(device)
         opts["teacher"] = build_optimizer([teacher], cfg.optim)
     opts["student"] = build_optimizer([student] + ([proj] if proj is not None else []), cfg.optim)
-    loss = KDLoss.from_config(cfg.loss, "kl_softmax_input" if cfg.recipe.kl_softmax_input and cfg.loss.logit == "kl" else None)
-    return PeerLearner(student, teacher, proj, opts, loss,
-                       teacher_train_mode_replay=cfg.recipe.teacher_train_mode_replay,
-                       lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device)
+    target_mode, replay_moves_bn = recipe.teacher_targets(cfg)
+    return PeerLearner(student, teacher, proj, opts, KDLoss.from_config(cfg.loss, recipe.peer_logit_loss(cfg)),
+                       target_mode=target_mode, replay_moves_bn=replay_moves_bn, lr_at=lr_at,
+                       autocast=autocast_factory(device, cfg.trainer.precision), device=device, seed=cfg.seed)
 
 
 def build_self(cfg: Config, data: Data, device: torch.device, lr_at) -> SelfLearner:
     m = cfg.model
     net = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
-    loss = KDLoss.from_config(cfg.loss, "soft_ce" if cfg.recipe.self_soft_ce else None)
+    loss = KDLoss.from_config(cfg.loss, recipe.self_logit_loss(cfg))
     return SelfLearner(net, build_optimizer([net], cfg.optim), loss, feature_heads=cfg.loss.feature_heads,
-                       lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device)
+                       lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device,
+                       seed=cfg.seed)

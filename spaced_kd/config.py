@@ -45,11 +45,20 @@ class TeacherConfig:
     drop_path: Optional[float] = None
     init: str = "same"  # same | different initial weights from the student (paper: same seed)
     checkpoint: Optional[str] = None  # kd=offline: load a trained teacher instead of training one
+    # What the teacher teaches with, for every schedule alike: "train" = a train-mode forward
+    # (BatchNorm batch statistics: what online KD gets from the teacher's own update), "eval" = an
+    # eval-mode forward (running statistics; online KD then pays one extra teacher forward).
+    target_mode: str = "train"
+    # "ResNet-18×k": k times the channels ("channels") or k times the parameters ("params", channels
+    # × √k). The paper does not say; the release's only width knob scales parameters.
+    width_rule: str = "channels"
 
     def check(self) -> None:
         checks.optional(checks.positive, "teacher.width", self.width)
         checks.optional(checks.in_range, "teacher.drop_path", self.drop_path, 0.0, 1.0, high_open=True)
         checks.choice("teacher.init", self.init, ["same", "different"])
+        checks.choice("teacher.target_mode", self.target_mode, ["train", "eval"])
+        checks.choice("teacher.width_rule", self.width_rule, ["channels", "params"])
 
 
 @dataclass
@@ -147,7 +156,10 @@ class OptimConfig:
     min_lr: float = 0.0
     milestones: List[float] = field(default_factory=list)  # step scheduler, in epochs
     gamma: float = 0.1
-    no_decay_1d: bool = False  # no weight decay on biases, norms and tokens
+    no_decay_1d: bool = False  # no weight decay on biases and norms (1-D parameters)
+    no_decay_tokens: bool = False  # nor on a ViT's class/distillation tokens and position embedding
+    warmup_start: float = 0.0  # warm-up starts at warmup_start × lr (the release's ViTs: 0.001)
+    per_epoch: bool = False  # the lr changes once an epoch (the release's ViT cosine), not every step
 
     def check(self) -> None:
         checks.positive("optim.lr", self.lr)
@@ -156,6 +168,7 @@ class OptimConfig:
         checks.at_least("optim.warmup_epochs", self.warmup_epochs, 0.0)
         checks.at_least("optim.min_lr", self.min_lr, 0.0)
         checks.positive("optim.gamma", self.gamma)
+        checks.in_range("optim.warmup_start", self.warmup_start, 0.0, 1.0)
         checks.choice("optim.scheduler", self.scheduler, ["constant", "cosine", "step"])
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise UserError(f"optim.betas must be two numbers in [0, 1), got {list(self.betas)}")
@@ -214,6 +227,13 @@ class RecipeConfig:
     self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ... (first block 1 epoch)
     self_soft_ce: bool = False  # self KD: soft cross-entropy (no T²) instead of the logit loss
     floor_interval: bool = False  # steps = int(interval × steps_per_epoch) instead of rounding
+    # RandomRotation(degrees) where the release has it: the online-KD pipeline of CIFAR-100 and
+    # ImageNet for ResNets (not Tiny-ImageNet, self KD or ViTs); dataset.rotation applies everywhere
+    rotation: float = 0.0
+    pytorch_init: bool = False  # online-KD ResNets keep PyTorch's default init (no Kaiming)
+
+    def check(self) -> None:
+        checks.in_range("recipe.rotation", self.rotation, 0.0, 180.0)
 
 
 @dataclass

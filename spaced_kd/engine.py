@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, Optional
 
 
+from .data import Data
 from .learners import Learner
+from .preemption import PreemptionGuard
 from .schedules import JOINT, STUDENT, TEACHER, Event
 from .tracking import Progress, Tracker
 
@@ -55,7 +57,7 @@ class Engine:
     events: Callable[[], Iterator[Event]]  # a fresh pass over the schedule (generators are lazy:
     # replay holds two integers per block, not the block)
     learner: Learner
-    data: object  # spaced_kd.data.DataModule
+    data: Data
     tracker: Tracker
     progress: Progress
     save_checkpoint: Callable[[EngineState], None]
@@ -65,7 +67,7 @@ class Engine:
     eval_batch_size: int = 512
     eval_splits: tuple[str, ...] = ("test",)
     checkpoint_every: int = 200
-    guard: Optional[object] = None  # PreemptionGuard
+    guard: Optional[PreemptionGuard] = None
     log: Callable[[str], None] = print
 
     def run(self, state: EngineState) -> EngineState:
@@ -74,6 +76,9 @@ class Engine:
         total_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.progress.start_epoch(state.done[STUDENT] // self.steps_per_epoch + 1)
         skip = state.event_index
+        # Two passes over the (lazy, cheap) schedule: one hands the data its steps, the other the
+        # events. A folder dataset's DataLoader prefetches batches ahead of the event being run, so
+        # it must draw its steps from its own iterator; zip keeps the two in lockstep.
         pending = itertools.islice(self.events(), skip, None)
         batches = self.data.train_batches(ev.step for ev in itertools.islice(self.events(), skip, None))
         for ev, (t, x, y) in zip(pending, batches):

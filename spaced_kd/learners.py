@@ -5,6 +5,12 @@
 
 Every step returns its named loss terms as detached tensors (no host sync on the hot path);
 `finite` accumulates on the device whether every loss so far was finite.
+
+Randomness inside a forward (dropout, drop-path) is drawn from a seed that is a pure function of
+(run seed, role, step), like the data. A role's forward at step t therefore sees the same draws
+whatever the schedule interleaves around it: the teacher's trajectory does not depend on which
+student watches it, and a replayed teacher forward at step t uses the masks of the teacher's own
+training forward at t.
 """
 from __future__ import annotations
 
@@ -15,9 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .data.stream import mix_seed
 from .losses import KDLoss
 from .optim import set_lr
 from .schedules import JOINT, STUDENT, TEACHER
+
+# Domain tags of the forward seeds (the data stream uses 0 and 1).
+_FORWARD_SEED = {TEACHER: 2, STUDENT: 3}
+TARGET_MODES = ("train", "eval")
 
 Batches = Iterable[Tuple[Tensor, Tensor]]
 
@@ -28,10 +39,14 @@ class Learner:
     eval_roles: tuple[str, ...] = ("student",)
 
     def __init__(self, modules: Dict[str, nn.Module], optimizers: Dict[str, torch.optim.Optimizer],
-                 lr_at: Callable[[int], float], autocast: Callable[[], object], device: torch.device):
+                 lr_at: Callable[[int], float], autocast: Callable[[], object], device: torch.device,
+                 seed: int = 0):
         self.modules, self.optimizers = modules, optimizers
-        self.lr_at, self.autocast, self.device = lr_at, autocast, device
+        self.lr_at, self.autocast, self.device, self.seed = lr_at, autocast, device, seed
         self.finite = torch.ones((), dtype=torch.bool, device=device)
+
+    def _seed_forward(self, role: str, t: int) -> None:
+        torch.manual_seed(mix_seed(self.seed, _FORWARD_SEED[role], t))
 
     def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         return {TEACHER: self.teacher_step, STUDENT: self.student_step, JOINT: self.joint_step}[kind](t, x, y)
@@ -84,19 +99,28 @@ class Learner:
 
 
 class PeerLearner(Learner):
-    """Online KD with a peer teacher (Alg. 1 / 2); `teacher=None` is the no-KD baseline."""
+    """Online KD with a peer teacher (Alg. 1 / 2); `teacher=None` is the no-KD baseline.
+
+    `target_mode` says what kind of output the teacher teaches with, the same for every schedule:
+    "train" — a train-mode forward (BatchNorm batch statistics, drop-path on), which is what an
+    online student gets for free from the teacher's own update; "eval" — an eval-mode forward
+    (running statistics), which costs online KD one extra teacher forward per step. A replayed
+    train-mode forward leaves the teacher's running statistics alone unless `replay_moves_bn`
+    (the release's behaviour, `recipe=official`).
+    """
 
     def __init__(self, student: nn.Module, teacher: Optional[nn.Module], projector: Optional[nn.Module],
                  optimizers: Dict[str, torch.optim.Optimizer], loss: KDLoss, *,
-                 teacher_train_mode_replay: bool = False, **kw):
+                 target_mode: str = "train", replay_moves_bn: bool = False, **kw):
         modules = {"student": student}
         if teacher is not None:
             modules["teacher"] = teacher
         if projector is not None:
             modules["projector"] = projector
         super().__init__(modules, optimizers, **kw)
+        assert target_mode in TARGET_MODES, target_mode
         self.student, self.teacher, self.projector, self.loss = student, teacher, projector, loss
-        self.teacher_train_mode_replay = teacher_train_mode_replay
+        self.target_mode, self.replay_moves_bn = target_mode, replay_moves_bn
         self.eval_roles = ("teacher", "student") if teacher is not None else ("student",)
 
     def teacher_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
@@ -106,27 +130,40 @@ class PeerLearner(Learner):
     def _teacher_update(self, t: int, x: Tensor, y: Tensor) -> Tuple[Tensor, Tensor]:
         assert self.teacher is not None, "a teacher step needs a teacher"
         self.teacher.train()
+        self._seed_forward(TEACHER, t)
         with self.autocast():
             logits, feat = self.teacher(x)
         self._update("teacher", t, {"ce": F.cross_entropy(logits.float(), y)})
         return logits.detach(), feat.detach()
 
+    @torch.no_grad()
+    def target(self, t: int, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """The teacher's output on batch t as it is now, in `target_mode`; changes nothing in it
+        (but the running statistics, when `replay_moves_bn`)."""
+        assert self.teacher is not None
+        self.teacher.train(self.target_mode == "train")
+        self._seed_forward(TEACHER, t)
+        frozen = self.target_mode == "train" and not self.replay_moves_bn
+        with (frozen_bn_stats(self.teacher) if frozen else nullcontext()), self.autocast():
+            return self.teacher(x)
+
     def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         if self.teacher is None:
             return self._student_update(t, x, y, None)
-        # The teacher only teaches here; the release leaves BatchNorm in train mode (a recipe switch).
-        self.teacher.train(self.teacher_train_mode_replay)
-        with torch.no_grad(), self.autocast():
-            target = self.teacher(x)
-        return self._student_update(t, x, y, target)
+        return self._student_update(t, x, y, self.target(t, x))
 
     def joint_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
-        # The teacher's own pre-update forward is the target: no second teacher forward.
-        target = self._teacher_update(t, x, y)
+        if self.target_mode == "train":
+            # The teacher's own pre-update training forward is the target: no extra forward.
+            target = self._teacher_update(t, x, y)
+        else:
+            target = self.target(t, x)  # pre-update, eval mode
+            self._teacher_update(t, x, y)
         return self._student_update(t, x, y, target)
 
     def _student_update(self, t: int, x: Tensor, y: Tensor, target: Optional[Tuple[Tensor, Tensor]]) -> Dict[str, Tensor]:
         self.student.train()
+        self._seed_forward(STUDENT, t)
         with self.autocast():
             logits, feat = self.student(x)
             if target is None:
@@ -141,6 +178,23 @@ class PeerLearner(Learner):
         net = self.teacher if role == "teacher" else self.student
         net.eval()
         return self._accuracy(lambda x: {role: net(x)[0]}, batches)
+
+
+class frozen_bn_stats:
+    """BatchNorm layers use batch statistics but leave their running statistics (and counters)
+    as they are: a train-mode forward that only teaches."""
+
+    def __init__(self, net: nn.Module):
+        self.layers = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def __enter__(self) -> None:
+        self.saved = [m.track_running_stats for m in self.layers]
+        for m in self.layers:
+            m.track_running_stats = False
+
+    def __exit__(self, *exc) -> None:
+        for m, tracked in zip(self.layers, self.saved):
+            m.track_running_stats = tracked
 
 
 class SelfLearner(Learner):
@@ -158,12 +212,14 @@ class SelfLearner(Learner):
 
     def teacher_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         self.net.train()
+        self._seed_forward(TEACHER, t)
         with self.autocast():
             logits, _ = self.net(x)
         return self._update("network", t, {"ce": F.cross_entropy(logits[0].float(), y)})
 
     def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         self.net.train()
+        self._seed_forward(STUDENT, t)
         with self.autocast():
             logits, feats = self.net(x)
             parts = self.self_kd_loss(logits, feats, y)

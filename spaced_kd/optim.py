@@ -17,12 +17,20 @@ from .registry import Registry
 OPTIMIZERS: Registry[Callable[..., torch.optim.Optimizer]] = Registry("optimizer")
 
 
+# A ViT's learned tokens and position embedding: the release exempts them from weight decay.
+TOKENS = {"cls_token", "dist_token", "pos_embed"}
+
+
+def _exempt(name: str, p: torch.Tensor, cfg: OptimConfig) -> bool:
+    return (cfg.no_decay_1d and p.ndim <= 1) or (cfg.no_decay_tokens and name.rsplit(".", 1)[-1] in TOKENS)
+
+
 def param_groups(modules: Iterable[nn.Module], cfg: OptimConfig) -> list[dict]:
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    if not cfg.no_decay_1d:
-        return [{"params": params, "weight_decay": cfg.weight_decay}]
-    decay = [p for p in params if p.ndim > 1]
-    rest = [p for p in params if p.ndim <= 1]
+    named = [(n, p) for m in modules for n, p in m.named_parameters() if p.requires_grad]
+    if not (cfg.no_decay_1d or cfg.no_decay_tokens):
+        return [{"params": [p for _, p in named], "weight_decay": cfg.weight_decay}]
+    decay = [p for n, p in named if not _exempt(n, p, cfg)]
+    rest = [p for n, p in named if _exempt(n, p, cfg)]
     return [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
@@ -41,13 +49,19 @@ def build_optimizer(modules: Iterable[nn.Module], cfg: OptimConfig) -> torch.opt
 
 
 def lr_schedule(cfg: OptimConfig, total_steps: int, steps_per_epoch: int) -> Callable[[int], float]:
-    """step → learning rate (warm-up is linear from 0; cosine ends at min_lr)."""
+    """step → learning rate (warm-up is linear from warmup_start × lr; cosine ends at min_lr).
+
+    With `per_epoch` the schedule is read at the first step of the step's epoch, so the rate moves
+    once an epoch, as a scheduler stepped at epoch ends does.
+    """
     warm = int(cfg.warmup_epochs * steps_per_epoch)
     milestones = [int(m * steps_per_epoch) for m in cfg.milestones]
 
     def at(step: int) -> float:
+        if cfg.per_epoch:
+            step -= step % steps_per_epoch
         if step < warm:
-            return cfg.lr * (step + 1) / warm
+            return cfg.lr * (cfg.warmup_start + (1 - cfg.warmup_start) * (step + 1) / warm)
         if cfg.scheduler == "cosine":
             span = max(1, total_steps - warm)
             frac = min(1.0, (step - warm) / span)

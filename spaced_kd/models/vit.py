@@ -13,6 +13,9 @@ from torch import Tensor, nn
 from ..errors import UserError
 from .registry import MODELS
 
+# Transformer classifiers (the release trains them in their own pipeline, spaced_kd/recipe.py).
+TRANSFORMERS = frozenset({"deit_tiny", "pit_tiny"})
+
 
 def patch_size_for(image_size: int) -> int:
     """16 at ≥128 px, 8 at ≥64, 4 at ≥16, else 2 — lowered to a power of two dividing the image."""

@@ -1,0 +1,65 @@
+"""Where each `recipe=official` switch applies.
+
+The released code is several pipelines (online-KD ResNets, self-KD ResNets, ViTs), and a behaviour
+of one is not a behaviour of the others. Each function here scopes one switch to the runs the
+release applies it to; everywhere else the paper's default holds. `tests/test_recipe.py` has one
+test per switch.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+from .config import Config, DatasetConfig
+from .models.vit import TRANSFORMERS
+
+# The release's online-KD pipeline adds RandomRotation(15) for these data sets (not Tiny-ImageNet).
+ROTATED = {"cifar100", "imagenet100", "imagenet1k"}
+
+
+def _online_kd_resnet(cfg: Config) -> bool:
+    """The release's online_KD/ pipeline: a peer-mode run of ResNets."""
+    names = {cfg.model.name, cfg.teacher.name or cfg.model.name}
+    return cfg.kd_mode.name == "peer" and not names & TRANSFORMERS
+
+
+def data_config(cfg: Config) -> DatasetConfig:
+    """dataset.* with recipe.rotation where the release rotates (online-KD ResNets, CIFAR/ImageNet)."""
+    if cfg.recipe.rotation > 0 and _online_kd_resnet(cfg) and cfg.dataset.name in ROTATED:
+        return replace(cfg.dataset, rotation=cfg.recipe.rotation)
+    return cfg.dataset
+
+
+def peer_logit_loss(cfg: Config) -> Optional[str]:
+    """The release's CNN KL (KLDivLoss fed probabilities); its ViT KD is a proper log-prob KL."""
+    if cfg.recipe.kl_softmax_input and cfg.loss.logit == "kl" and _online_kd_resnet(cfg):
+        return "kl_softmax_input"
+    return None
+
+
+def self_logit_loss(cfg: Config) -> Optional[str]:
+    return "soft_ce" if cfg.recipe.self_soft_ce else None
+
+
+def teacher_targets(cfg: Config) -> tuple[str, bool]:
+    """(target mode, whether a replayed train-mode forward moves the teacher's BatchNorm statistics).
+
+    The release replays against its teacher in train mode and lets the running statistics move,
+    but its offline KD calls teacher.eval().
+    """
+    if cfg.recipe.teacher_train_mode_replay:
+        return ("eval", False) if cfg.kd.name == "offline" else ("train", True)
+    return cfg.teacher.target_mode, False
+
+
+def pytorch_init(cfg: Config) -> bool:
+    """The release's online-KD ResNets keep PyTorch's default initialisation."""
+    return cfg.recipe.pytorch_init and _online_kd_resnet(cfg)
+
+
+def self_kd_first_block(cfg: Config, steps_per_epoch: int, interval: int) -> Optional[int]:
+    """The release's self-KD loop replays when its step counter passes a multiple of s one step
+    late: the first block is steps_per_epoch mod s steps long (or s when that is 0)."""
+    if cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self":
+        return steps_per_epoch % interval or interval
+    return None
