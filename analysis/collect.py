@@ -1,12 +1,16 @@
 """Sweep roots or run directories → a tidy DataFrame, one row per run.
 
-Reads only the run-directory contract (see docs/analysis.md):
+Reads only the run-directory contract, through `spaced_kd.rundir` (which owns the file names,
+run discovery and the readers; see docs/analysis.md):
 
-    <run>/.hydra/config.yaml     the composed config (used when summary.json is absent)
+    <run>/.hydra/config.yaml     the composed config (used when summary.json is absent or unreadable)
     <run>/.hydra/overrides.yaml  the command-line overrides, kept verbatim in `overrides`
     <run>/metrics.jsonl          one evaluation per line (used for unfinished runs and curves)
     <run>/summary.json           status, final metrics, resolved config — written last
-    <run>/probes.json            optional: flatness, corruptions, BIM, Hessian (later issue)
+    <run>/probes.json            optional: flatness, corruptions, BIM, Hessian
+
+A sweep's sub-directory names are never parsed: they changed (``k1=v1,k2=v2/seed=n`` before,
+``k1-v1__k2-v2/seed-n`` now), and the overrides are in ``.hydra/overrides.yaml`` either way.
 
 Columns
 -------
@@ -33,20 +37,28 @@ Normalisation (so that grouping works)
   restricted to a window.
 * ``teacher`` / ``teacher_width``: null in the config means "same as the student" and is filled
   in; both are None for kd=none and kd_mode=self (there is no separate teacher).
+* ``end_epoch`` also comes from ``spaced.length`` (a window given by its length).
 * KD-loss settings (loss, logit_loss, feature_loss, temperature, alpha, beta) are None/NaN for
   kd=none: a baseline has no KD loss, so it belongs to every loss setting's row.
+* ``loss`` / ``logit_loss`` are ``loss.logit``; runs written before ``loss.name`` was retired
+  that lack ``loss.logit`` fall back to ``loss.name`` (the read shim for old run directories).
+* ``recipe``: a run written before recipes existed counts as the schema's default recipe.
 
 Status
 ------
-``status`` is summary.json's value (completed | failed | running) or ``no_summary`` when the run
-never wrote one (killed, still starting, or crashed hard); then the metrics come from the last
-evaluation in metrics.jsonl. ``ok`` is status == completed. Nothing is dropped.
+``status`` is summary.json's value (completed | failed | killed | running), ``no_summary`` when
+the run never wrote one (killed before the sweep could record it, still starting, or crashed
+hard), or ``unreadable`` when summary.json exists but is damaged (``error`` then names the file;
+such a run is never shown as merely unfinished). Without a readable summary the metrics come from
+metrics.jsonl (last and best test accuracy per role). ``ok`` is status == completed. Nothing is
+dropped.
 
 Rerun rule
 ----------
 Runs whose configs agree on everything that can change the result (``config_id``: the normalised
-config including the seed, minus logging, device, progress, checkpointing and path settings) are
-attempts at the same measurement. One is kept, the others get ``superseded=True``:
+config including the seed, minus the keys `spaced_kd.config.NOT_IDENTITY` lists — the same
+definition a resume uses — and minus retired keys; a key an older version did not write counts as
+its schema default) are attempts at the same measurement. One is kept, the others get ``superseded=True``:
 
 1. if any attempt completed, the newest completed attempt wins;
 2. otherwise the newest attempt wins (so a retry in flight shows as running, not failed).
@@ -57,7 +69,7 @@ same sample again, usually re-run after a fix.
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import hashlib
 import json
 import math
@@ -69,111 +81,45 @@ from typing import Any, Iterable
 import pandas as pd
 import yaml
 
+from spaced_kd import rundir
+from spaced_kd.config import NOT_IDENTITY, RETIRED, Config
+
 from .labels import dataset_label, network_label
 
-RUN_MARKERS = ("summary.json", "metrics.jsonl", os.path.join(".hydra", "config.yaml"))
+STATUS_ORDER = ["completed", "failed", "killed", "running", "no_summary", "unreadable"]
+UNREADABLE = "unreadable"
 
-# Config keys that cannot change a run's numbers: two runs differing only here are reruns.
-IGNORED_FOR_IDENTITY = (
-    "logger.",
-    "trainer.device",
-    "trainer.progress",
-    "trainer.resume",
-    "trainer.checkpoint_every",
-    "trainer.eval_batch_size",
-    "trainer.compile",
-    "trainer.channels_last",
-    "dataset.root",
-    "dataset.download",
-    "dataset.num_workers",
-    "tags",
-    "probes",
-    "hydra.",
-)
-
-STATUS_ORDER = ["completed", "failed", "running", "no_summary"]
-
-
-# ---------------------------------------------------------------- finding run directories
-
-
-def is_run_dir(path: Path) -> bool:
-    return any((path / marker).is_file() for marker in RUN_MARKERS)
-
-
-def find_runs(paths: Iterable[str | os.PathLike]) -> list[tuple[Path, Path]]:
-    """(root, run_dir) for every run under each path; a path may itself be a run dir."""
-    found: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        root = Path(raw).resolve()
-        if not root.exists():
-            raise FileNotFoundError(f"no such sweep root or run dir: {raw}")
-        if is_run_dir(root):
-            candidates = [root]
-        else:
-            candidates = []
-            for dirpath, dirnames, _ in os.walk(root):
-                here = Path(dirpath)
-                if here != root and is_run_dir(here):
-                    candidates.append(here)
-                    dirnames[:] = []  # a run's own subfolders (checkpoints, wandb) hold no runs
-                    continue
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for run in candidates:
-            if run not in seen:
-                seen.add(run)
-                found.append((root, run))
-    return found
+# Old run directories hold `loss.name` (retired); the logit-loss label now comes from `loss.logit`.
+LOSS_KEY, OLD_LOSS_KEY = "loss.logit", "loss.name"
+assert OLD_LOSS_KEY in RETIRED  # the shim exists only for a key the schema retired
 
 
 # ---------------------------------------------------------------- reading one run
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10× faster on big sweeps
 
 
 def _read_yaml(path: Path) -> Any:
+    """Safe loader only: a run file can hold data, never code (no python/object tags)."""
     try:
         return yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
+
+
+METRIC_COLUMNS = ["epoch", "step", "role", "split", "acc", "loss", "wall_s"]
 
 
 def read_metrics(run_dir: str | os.PathLike) -> pd.DataFrame:
     """metrics.jsonl → DataFrame (epoch, step, role, split, acc, loss, wall_s, …).
 
-    A truncated last line (a run killed mid-write) is skipped, not fatal.
-    """
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-    columns = ["epoch", "step", "role", "split", "acc", "loss", "wall_s"]
-    frame = pd.DataFrame(rows)
-    for col in columns:
+    `rundir.read_metrics` skips a truncated last line (a run killed mid-write)."""
+    frame = pd.DataFrame(rundir.read_metrics(Path(run_dir)))
+    for col in METRIC_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.Series(dtype="float64" if col not in ("role", "split") else "object")
     return frame
-
-
-def read_probes(run_dir: str | os.PathLike) -> dict | None:
-    data = _read_json(Path(run_dir) / "probes.json")
-    return data if isinstance(data, dict) else None
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -189,6 +135,11 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# Every key of the schema with its default: what a run written by an older version means by a
+# key it did not write (the same reading `spaced_kd.config.differences` gives a resume).
+SCHEMA_DEFAULTS = flatten(dataclasses.asdict(Config()))
+
+
 def _float(value: Any, default: float = math.nan) -> float:
     if value is None or isinstance(value, bool):
         return default
@@ -199,22 +150,17 @@ def _float(value: Any, default: float = math.nan) -> float:
 
 
 def _metrics_from_jsonl(records: pd.DataFrame) -> dict[str, float]:
-    """Last and best test accuracy per role, for runs that never wrote summary.json."""
+    """Last and best test accuracy per role, for runs without a readable summary.json.
+
+    Roles are taken as logged: self KD logs its deepest head as `student` at the source."""
     out: dict[str, float] = {}
     if records.empty:
         return out
     test = records[records["split"] == "test"]
-    heads = []
     for role, rows in test.groupby("role", sort=False):
         rows = rows.sort_values(["epoch", "step"])
         out[f"{role}_acc"] = float(rows["acc"].iloc[-1])
         out[f"{role}_best_acc"] = float(rows["acc"].max())
-        if str(role).startswith("head") and str(role)[4:].isdigit():
-            heads.append(int(str(role)[4:]))
-    if "student_acc" not in out and heads:  # self mode: the student is the deepest head
-        deepest = f"head{max(heads)}"
-        out["student_acc"] = out[f"{deepest}_acc"]
-        out["student_best_acc"] = out[f"{deepest}_best_acc"]
     return out
 
 
@@ -238,6 +184,15 @@ def _probe_columns(probes: dict) -> dict[str, float]:
     return out
 
 
+def _window(cfg: dict[str, Any]) -> tuple[float, float]:
+    """(start, end) of the critical period in epochs; end = +inf "till the end", however spelled."""
+    start = _float(cfg.get("spaced.start_epoch"), 0.0)
+    length = _float(cfg.get("spaced.length"))
+    end = start + length if math.isfinite(length) else _float(cfg.get("spaced.end_epoch"), math.inf)
+    epochs = _float(cfg.get("trainer.epochs"), math.inf)
+    return start, (math.inf if end >= epochs else end)
+
+
 def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     """Short, normalised columns from the flattened config (see the module docstring)."""
     kd = cfg.get("kd.name")
@@ -254,10 +209,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     else:
         interval = interval_raw
     if kd == "spaced":
-        start = _float(cfg.get("spaced.start_epoch"), 0.0)
-        end = _float(cfg.get("spaced.end_epoch"), math.inf)
-        epochs = _float(cfg.get("trainer.epochs"), math.inf)
-        end = math.inf if end >= epochs else end  # "till the end", however it was spelled
+        start, end = _window(cfg)
         full = start <= 0 and math.isinf(end)
     else:
         start = end = math.nan
@@ -271,6 +223,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         teacher, teacher_width, teacher_lbl = None, math.nan, None
     network = network_label(model, model_width)
     kd_loss = kd != "none"
+    logit = cfg.get(LOSS_KEY) or cfg.get(OLD_LOSS_KEY)  # the read shim for old run directories
     return {
         "model": model,
         "model_width": model_width,
@@ -291,8 +244,8 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "start_epoch": start,
         "end_epoch": end,
         "full_period": full,
-        "loss": (cfg.get("loss.logit") or cfg.get("loss.name")) if kd_loss else None,
-        "logit_loss": cfg.get("loss.logit") if kd_loss else None,
+        "loss": logit if kd_loss else None,
+        "logit_loss": logit if kd_loss else None,
         "feature_loss": cfg.get("loss.feature") if kd_loss else None,
         "temperature": _float(cfg.get("loss.temperature")) if kd_loss else math.nan,
         "alpha": _float(cfg.get("loss.alpha")) if kd_loss else math.nan,
@@ -302,28 +255,41 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "scheduler": cfg.get("optim.scheduler"),
         "batch_size": _float(cfg.get("trainer.batch_size")),
         "epochs": _float(cfg.get("trainer.epochs")),
-        "recipe": cfg.get("recipe.name"),
+        # runs of different recipes are different experiments (tables never average them)
+        "recipe": cfg.get("recipe.name") or (SCHEMA_DEFAULTS["recipe.name"] if cfg else None),
         # Tab. 4's plug-in KD methods (BAN, DML, …) are not in the config yet; a future
         # `method.name` key is picked up here, None means the paper's own online / self KD
         "method": cfg.get("method.name") if kd != "none" else None,
     }
 
 
+def _volatile(key: str) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in NOT_IDENTITY)
+
+
+def _canonical(value: Any) -> Any:
+    """1 and 1.0 are one value (Hydra types `interval=1` as an int, a default may be a float)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _identity(cfg: dict[str, Any], short: dict[str, Any], seed: Any) -> str:
     """Hash of everything that can change a run's numbers (see "Rerun rule")."""
-    ident = {
-        k: v for k, v in cfg.items() if not any(k == p or k.startswith(p) for p in IGNORED_FOR_IDENTITY)
-    }
-    # irrelevant knobs must not split reruns: replace them by their normalised meaning
+    full = {**SCHEMA_DEFAULTS, **cfg} if cfg else {}
+    ident = {k: _canonical(v) for k, v in full.items() if not _volatile(k) and k not in RETIRED}
+    # knobs that do not apply must not split reruns: replace them by their normalised meaning
     ident["interval"] = short["interval"]
-    for key in ("spaced.start_epoch", "spaced.end_epoch"):
+    for key in ("spaced.start_epoch", "spaced.end_epoch", "spaced.length"):
         ident.pop(key, None)
     ident["window"] = (short["start_epoch"], short["end_epoch"])
     drop = ("teacher.",) + (("loss.",) if short["kd"] == "none" else ())
     for key in [k for k in ident if k.startswith(drop)]:
         ident.pop(key)
     ident["teacher"] = (short["teacher"], short["teacher_width"], short["teacher_init"])
-    ident["seed"] = seed
+    ident["seed"] = _canonical(seed)
     text = json.dumps(ident, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -331,12 +297,15 @@ def _identity(cfg: dict[str, Any], short: dict[str, Any], seed: Any) -> str:
 def read_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> dict[str, Any]:
     """One run directory → one flat row (dict)."""
     run = Path(run_dir).resolve()
-    summary = _read_json(run / "summary.json")
-    summary = summary if isinstance(summary, dict) else None
-    overrides = _read_yaml(run / ".hydra" / "overrides.yaml")
+    damaged = None
+    try:
+        summary = rundir.read_summary(run, strict=True)
+    except rundir.Unreadable as exc:  # never mistaken for a run that is still going
+        summary, damaged = None, str(exc)
+    overrides = _read_yaml(run / rundir.OVERRIDES)
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else []
     # summary.json's config is resolved; Hydra's composed one is the fallback for unfinished runs
-    config = (summary or {}).get("config") or _read_yaml(run / ".hydra" / "config.yaml") or {}
+    config = (summary or {}).get("config") or _read_yaml(run / rundir.CONFIG) or {}
     cfg = flatten(config) if isinstance(config, dict) else {}
     cfg.pop("", None)
     records = read_metrics(run)
@@ -349,7 +318,7 @@ def read_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
     if summary is not None:
         status = str(summary.get("status", "no_summary"))
         metrics = summary.get("metrics") or {}
-        row.update({k: _float(v) for k, v in metrics.items()})
+        row.update({k: _float(v) for k, v in metrics.items()} if isinstance(metrics, dict) else {})
         row["error"] = summary.get("error")
         row["wall_s"] = _float(summary.get("wall_s"))
         for key in ("steps", "steps_per_epoch", "interval_steps"):
@@ -360,9 +329,9 @@ def read_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
                     value is None or isinstance(value, (str, int, float, bool))):
                 row[key] = value
     else:
-        status = "no_summary"
+        status = UNREADABLE if damaged else "no_summary"
         row.update(_metrics_from_jsonl(records))
-        row["error"] = None
+        row["error"] = damaged
         row["wall_s"] = _float(records["wall_s"].max()) if not records.empty else math.nan
         row["version"] = None
     row["status"] = status
@@ -373,12 +342,12 @@ def read_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
     else:
         row["epochs_done"] = math.nan
 
-    probes = read_probes(run)
+    probes = rundir.read_probes(run)
     row["has_probes"] = probes is not None
     if probes is not None:
         row.update(_probe_columns(probes))
 
-    stamp_file = next((run / f for f in ("summary.json", "metrics.jsonl") if (run / f).is_file()), run)
+    stamp_file = next((run / f for f in (rundir.SUMMARY, rundir.METRICS) if (run / f).is_file()), run)
     row["finished_at"] = pd.Timestamp(stamp_file.stat().st_mtime, unit="s", tz="UTC")
     row["overrides"] = " ".join(overrides)
     # which settings this run chose on the command line (tables prefer the others' values)
@@ -419,13 +388,15 @@ FRONT = [
 
 
 def collect(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> pd.DataFrame:
-    """Sweep roots and/or run dirs → DataFrame, one row per run, reruns marked (not removed)."""
+    """Sweep roots and/or run dirs → DataFrame, one row per run, reruns marked (not removed).
+
+    A path that does not exist raises FileNotFoundError (from `rundir.find_runs`)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    rows = [read_run(run, root) for root, run in find_runs(paths)]
+    rows = [read_run(run, root) for root, run in rundir.find_runs(paths)]
     df = pd.DataFrame(rows)
     if df.empty:
-        return pd.DataFrame(columns=FRONT + ["run_dir", "config_id", "finished_at", "superseded_by"])
+        return pd.DataFrame(columns=FRONT + ["error", "run_dir", "config_id", "finished_at", "superseded_by"])
     for col in ("seed", "batch_size", "steps", "steps_per_epoch", "interval_steps"):
         if col in df.columns:  # integers that may be missing: nullable ints print as 128, not 128.0
             df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
@@ -441,33 +412,47 @@ def usable(df: pd.DataFrame) -> pd.DataFrame:
 
 def status_line(df: pd.DataFrame) -> str:
     """'12 runs: 10 completed, 1 failed, 1 no_summary; 2 superseded reruns' (for footers)."""
-    live = df[~df["superseded"]] if "superseded" in df else df
-    counts = live["status"].value_counts()
+    live = df[~df["superseded"].astype(bool)] if "superseded" in df else df
+    counts = live["status"].value_counts() if "status" in live else pd.Series(dtype=int)
     parts = [f"{int(counts[s])} {s}" for s in STATUS_ORDER if s in counts]
     parts += [f"{int(n)} {s}" for s, n in counts.items() if s not in STATUS_ORDER]
     text = f"{len(df)} runs: " + (", ".join(parts) if parts else "none")
-    n_sup = int(df["superseded"].sum()) if "superseded" in df else 0
+    n_sup = int(df["superseded"].astype(bool).sum()) if "superseded" in df else 0
     if n_sup:
         text += f"; {n_sup} superseded by reruns"
     return text
 
 
+def unreadable_line(df: pd.DataFrame) -> str | None:
+    """One line naming the runs whose summary.json is damaged, or None."""
+    if "status" not in df or df.empty:
+        return None
+    bad = df[df["status"].eq(UNREADABLE)]
+    if bad.empty:
+        return None
+    paths = ", ".join(str(Path(r) / rundir.SUMMARY) for r in bad["run_dir"])
+    return (f"{len(bad)} run{'s' if len(bad) > 1 else ''} with an unreadable {rundir.SUMMARY} "
+            f"(status 'unreadable', not counted as unfinished): {paths}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.collect", description="List the runs under sweep roots / run dirs."
-    )
-    parser.add_argument("roots", nargs="+", help="sweep roots (multirun/…) or run directories")
+    from . import cli
+
+    parser = cli.parser("python -m analysis.collect", "List the runs under sweep roots / run dirs.")
     parser.add_argument("--csv", help="write the full frame to this CSV file")
-    args = parser.parse_args(argv)
-    df = collect(args.roots)
-    if args.csv:
-        df.to_csv(args.csv, index=False)
-    cols = [c for c in ["dataset", "network", "kd", "kd_mode", "interval", "seed", "status",
-                        "superseded", "student_acc", "wall_s", "run_dir"] if c in df.columns]
-    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
-        print(df[cols].to_string(index=False) if not df.empty else "(no runs found)")
-    print(status_line(df), file=sys.stderr)
-    return 0
+
+    def body(args) -> int:
+        df = cli.load(args)
+        if args.csv:
+            df.to_csv(args.csv, index=False)
+        cols = [c for c in ["dataset", "network", "kd", "kd_mode", "interval", "seed", "status",
+                            "superseded", "student_acc", "wall_s", "run_dir"] if c in df.columns]
+        with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
+            print(df[cols].to_string(index=False) if not df.empty else "(no runs match --where)")
+        print(status_line(df), file=sys.stderr)
+        return cli.finish(df)
+
+    return cli.run(parser, body, argv)
 
 
 if __name__ == "__main__":

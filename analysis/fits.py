@@ -19,7 +19,6 @@ inside each bootstrap replicate — so different networks can be pooled.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .collect import collect, usable
+from .collect import usable
 from .select import main_runs
 
 GROUP = ["dataset_label", "network"]
@@ -194,9 +193,9 @@ def describe(row: pd.Series | dict, y: str = "gain") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.fits",
-                                     description="Quadratic fit of accuracy vs spaced interval (Fig. 2c).")
-    parser.add_argument("roots", nargs="+")
+    from . import cli
+
+    parser = cli.parser("python -m analysis.fits", "Quadratic fit of accuracy vs spaced interval (Fig. 2c).")
     parser.add_argument("--y", choices=["gain", "acc"], default="gain",
                         help="fit the gain over online KD (default, poolable) or the raw accuracy")
     parser.add_argument("--metric", default="student_acc")
@@ -204,23 +203,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-online", action="store_true", help="do not use online KD as the s = 0 point")
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap replicates over seeds (0: none)")
     parser.add_argument("--pool-settings", action="store_true",
-                        help="fit every run even if lr, batch size, loss … differ (default: each network's main config)")
+                        help="fit every run even if lr, batch size, loss … differ (default: each network's main "
+                             "config); runs of different recipes are never pooled")
     parser.add_argument("--csv", help="also write the fit table to this CSV")
-    args = parser.parse_args(argv)
-    df = collect(args.roots)
-    if df.empty:
-        print("error: no runs found", file=sys.stderr)
-        return 1
-    fits = fit_intervals(df, args.metric, args.y, args.kd_mode, not args.no_online, n_boot=args.boot,
-                         pool_settings=args.pool_settings)
-    if fits.empty:
-        print("no spaced/online runs to fit", file=sys.stderr)
-        return 1
-    for _, row in fits.iterrows():
-        print(describe(row, args.y))
-    if args.csv:
-        fits.to_csv(args.csv, index=False)
-    return 0
+
+    def body(args) -> int:
+        df = cli.load(args)
+        if args.metric not in df.columns:
+            known = sorted(c for c in df.columns if str(c).endswith("_acc"))
+            raise cli.CliError(f"no metric {args.metric!r} in these runs; found: {', '.join(known)}")
+        fits = fit_intervals(df, args.metric, args.y, args.kd_mode, not args.no_online, n_boot=args.boot,
+                             pool_settings=args.pool_settings)
+        if fits.empty:
+            raise cli.CliError("no completed spaced/online runs to fit under these roots", cli.EXIT_DATA)
+        for _, row in fits.iterrows():
+            print(describe(row, args.y))
+        if args.csv:
+            fits.to_csv(args.csv, index=False)
+        return cli.finish(df)
+
+    return cli.run(parser, body, argv)
 
 
 if __name__ == "__main__":

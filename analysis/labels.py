@@ -29,7 +29,7 @@ NETWORK_ORDER = [
     "DeiT-Tiny", "PiT-Tiny",
 ]
 
-# loss.name (the logit term, Tab. 3's rows) and loss.feature values as the paper prints them
+# loss.logit and loss.feature values as the paper prints them (Tab. 3's rows are the feature term)
 _LOSSES = {
     "kl": "KL",
     "l1": "L1",

@@ -12,7 +12,6 @@ seeds (n in the legend). ``python -m analysis.plots ROOT… --out DIR`` writes t
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -26,7 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .collect import collect, read_metrics, read_probes, usable  # noqa: E402
+from spaced_kd import rundir  # noqa: E402
+
+from .collect import collect, read_metrics, usable  # noqa: E402
 from .fits import fit_one, interval_points  # noqa: E402
 from .select import main_runs  # noqa: E402
 from .labels import DATASET_ORDER, NETWORK_ORDER, interval_label, order_key  # noqa: E402
@@ -309,7 +310,7 @@ def flatness_frame(df: pd.DataFrame) -> pd.DataFrame:
     runs = runs[runs["has_probes"].astype(bool)] if "has_probes" in runs.columns else runs.iloc[0:0]
     rows = []
     for rec in runs.to_dict("records"):
-        flat = (read_probes(rec["run_dir"]) or {}).get("flatness") or {}
+        flat = (rundir.read_probes(Path(rec["run_dir"])) or {}).get("flatness") or {}
         sigmas = flat.get("sigmas") or []
         for i, sigma in enumerate(sigmas):
             rows.append({
@@ -453,19 +454,27 @@ def plot_all(df: pd.DataFrame, out_dir: str | os.PathLike, metric: str = "studen
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.plots", description="The paper's figures as PNG + PDF.")
-    parser.add_argument("roots", nargs="+")
+    from . import cli
+
+    parser = cli.parser("python -m analysis.plots", "The paper's figures as PNG + PDF.")
     parser.add_argument("--out", default="figures", help="output directory (default: figures/)")
     parser.add_argument("--metric", default="student_acc")
     parser.add_argument("--curves", type=int, default=3, help="training-curve figures to draw (one per kd)")
-    args = parser.parse_args(argv)
-    df = collect(args.roots)
-    if df.empty:
-        print("error: no runs found", file=sys.stderr)
-        return 1
-    for name, paths in plot_all(df, args.out, args.metric, args.curves).items():
-        print(f"{name}: {', '.join(str(p) for p in paths)}")
-    return 0
+
+    def body(args) -> int:
+        df = cli.load(args)
+        if args.metric not in df.columns:
+            known = sorted(c for c in df.columns if str(c).endswith("_acc"))
+            raise cli.CliError(f"no metric {args.metric!r} in these runs; found: {', '.join(known)}")
+        try:
+            figures = plot_all(df, args.out, args.metric, args.curves)
+        except OSError as exc:  # an --out that cannot be written (a file, no permission, full disk)
+            raise cli.CliError(f"cannot write figures to {args.out}: {exc.strerror or exc}") from None
+        for name, paths in figures.items():
+            print(f"{name}: {', '.join(str(p) for p in paths)}")
+        return cli.finish(df)
+
+    return cli.run(parser, body, argv)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,17 @@ lr 0.01, so every consumer fixes the settings it does not vary:
   at the commonest value; settings are fixed one after another so the combination exists;
 * a run with no value for a setting (kd=none has no KD loss) fits any value;
 * what was left out is reported, never dropped silently; ``--where`` chooses explicitly and
-  ``--pool-settings`` (``pool=True``) averages everything instead.
+  ``--pool-settings`` (``pool=True``) averages everything else instead — but never runs of
+  different recipes (`NEVER_POOLED`): a recipe is a different experiment, not noise.
+
+``--where`` keys must be collected columns: an unknown key is refused (`check_where`) instead of
+quietly matching nothing.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+import difflib
 
 import numpy as np
 import pandas as pd
@@ -26,14 +32,20 @@ NUISANCE = [
     "temperature", "alpha", "beta", "recipe", "train_subset", "interval_unit", "teacher_init",
 ]
 
-# Override keys that set each setting; a run that overrides none of them uses the default.
+# Settings that even pool=True holds fixed per group (averaging them would mix experiments).
+NEVER_POOLED = ("recipe",)
+
+# Override keys that set each setting (config groups by name, other keys by dotted path; every one
+# exists in spaced_kd.config.Config, which a test checks); a run that overrides none of them uses
+# the default. The `loss` group sets the logit term; `recipe=official` also sets the feature term.
 SETTING_KEYS = {
     "lr": ("optim.lr", "optim"), "batch_size": ("trainer.batch_size",), "epochs": ("trainer.epochs",),
     "optim": ("optim", "optim.name"), "scheduler": ("optim.scheduler", "optim"),
-    "loss": ("loss", "loss.name"), "logit_loss": ("loss.logit", "loss"), "feature_loss": ("loss.feature", "loss"),
+    "loss": ("loss", "loss.logit"), "logit_loss": ("loss.logit", "loss"),
+    "feature_loss": ("loss.feature", "loss", "recipe"),
     "temperature": ("loss.temperature", "loss"), "alpha": ("loss.alpha", "loss"), "beta": ("loss.beta", "loss"),
     "recipe": ("recipe", "recipe.name"), "train_subset": ("dataset.train_subset",),
-    "interval_unit": ("interval_unit",), "teacher_init": ("teacher.init",),
+    "interval_unit": ("interval_unit",), "teacher_init": ("teacher.init", "recipe"),
 }
 
 
@@ -69,14 +81,27 @@ def parse_where(items: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
-def fixed_settings(runs: pd.DataFrame, skip: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+def check_where(df: pd.DataFrame, where: dict[str, Any] | None) -> None:
+    """ValueError (one line) for a ``--where`` key that is not a column, naming the likely ones."""
+    for key in where or {}:
+        if key in df.columns:
+            continue
+        names = [str(c) for c in df.columns]
+        near = difflib.get_close_matches(key, names, n=6, cutoff=0.6)
+        if not near:  # no look-alike: offer the short columns (dotted config keys are also allowed)
+            near = sorted(c for c in names if "." not in c)
+        raise ValueError(f"--where {key}: no such column; it could be one of: {', '.join(near)}")
+
+
+def fixed_settings(runs: pd.DataFrame, skip: set[str] | frozenset[str] = frozenset(),
+                   names: Sequence[str] = tuple(NUISANCE)) -> dict[str, Any]:
     """The settings one row is fixed at (see the module docstring); ``skip`` are varied on purpose."""
     chosen: dict[str, Any] = {}
     if runs.empty:
         return chosen
     pool = runs[runs["ok"]] if "ok" in runs.columns and runs["ok"].any() else runs
     overridden = pool["overridden"].fillna("").str.split() if "overridden" in pool.columns else None
-    for name in NUISANCE:
+    for name in names:
         if name in skip or name not in pool.columns:
             continue
         values = pool[name].dropna()
@@ -118,13 +143,16 @@ def describe_left_out(row: str, chosen: dict[str, Any], left_out: pd.DataFrame) 
 
 def main_runs(df: pd.DataFrame, by: Sequence[str] = ("dataset_label", "network"), skip: Sequence[str] = (),
               pool: bool = False) -> tuple[pd.DataFrame, list[str]]:
-    """Runs at each group's main configuration (fixed settings), plus what was left out."""
-    if pool or df.empty:
+    """Runs at each group's main configuration (fixed settings), plus what was left out.
+
+    ``pool=True`` fixes only `NEVER_POOLED` (the recipe)."""
+    if df.empty:
         return df, []
+    names = NEVER_POOLED if pool else tuple(NUISANCE)
     keep = []
     notes = []
     for key, group in df.groupby(list(by), sort=False, dropna=False):
-        chosen = fixed_settings(group, set(skip))
+        chosen = fixed_settings(group, set(skip), names)
         inside = matches(group, chosen)
         keep.append(group[inside])
         note = describe_left_out("/".join(map(str, key if isinstance(key, tuple) else (key,))), chosen, group[~inside])

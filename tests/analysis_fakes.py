@@ -25,15 +25,32 @@ from spaced_kd.config import Config  # noqa: E402  (the real schema keeps the fa
 GROUPS = {"model", "teacher", "dataset", "kd", "kd_mode", "loss", "optim", "recipe", "logger"}
 
 
-def config(**dotted: Any) -> dict:
-    """The default resolved config as a nested dict, with ``{"kd.name": "spaced", …}`` applied."""
+def config(legacy: dict[str, Any] | None = None, missing: tuple[str, ...] = (), **dotted: Any) -> dict:
+    """The default resolved config as a nested dict, with ``{"kd.name": "spaced", …}`` applied.
+
+    A key outside the schema is refused (KeyError), so the fakes follow the schema as it changes;
+    ``legacy`` adds keys an older version wrote (``loss.name``) and ``missing`` removes keys an
+    older version did not write, to fake old run directories on purpose."""
     tree = dataclasses.asdict(Config())
-    for key, value in dotted.items():
+
+    def parent(key: str, create: bool) -> tuple[dict, str]:
         node = tree
         *parents, leaf = key.split(".")
         for part in parents:
-            node = node[part]
+            node = node.setdefault(part, {}) if create else node[part]
+        return node, leaf
+
+    for key, value in dotted.items():
+        node, leaf = parent(key, create=False)
+        if leaf not in node:
+            raise KeyError(f"{key} is not in spaced_kd.config.Config")
         node[leaf] = value
+    for key, value in (legacy or {}).items():
+        node, leaf = parent(key, create=True)
+        node[leaf] = value
+    for key in missing:
+        node, leaf = parent(key, create=False)
+        node.pop(leaf)
     return tree
 
 
@@ -62,29 +79,33 @@ def make_run(
     probes: dict | None = None,
     mtime: float | None = None,
     error: str | None = None,
+    legacy: dict[str, Any] | None = None,
+    missing: tuple[str, ...] = (),
 ) -> Path:
-    """One run dir under root/name. ``status=None`` writes no summary.json (a killed run).
+    """One run dir under root/name. ``status=None`` writes no summary.json (killed before it could).
 
     metrics.jsonl gets one test evaluation per epoch per role, rising linearly to the final
-    accuracy, so the last line carries the same number as summary.json.
+    accuracy, so the last line carries the same number as summary.json; every role also gets
+    its best-over-epochs metric (``<role>_best_acc``), as the tracker writes it.
+    ``legacy`` / ``missing``: see `config` (old run directories).
     """
     dotted = dict(cfg or {})
     dotted["seed"] = seed
     dotted.setdefault("trainer.epochs", epochs)
-    tree = config(**dotted)
+    tree = config(legacy, missing, **dotted)
     run = Path(root) / name
     (run / ".hydra").mkdir(parents=True, exist_ok=True)
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(tree))
-    (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(override_strings(dotted)))
+    (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(override_strings({**dotted, **(legacy or {})})))
 
     final = dict(metrics or {})
     if student_acc is not None:
         final["student_acc"] = student_acc
-        final.setdefault("student_best_acc", student_acc)
     if teacher_acc is not None:
         final["teacher_acc"] = teacher_acc
-        final.setdefault("teacher_best_acc", teacher_acc)
     roles = {k[: -len("_acc")]: v for k, v in final.items() if k.endswith("_acc") and "best" not in k}
+    for role, acc in roles.items():
+        final.setdefault(f"{role}_best_acc", acc)
     done_epochs = epochs if status == "completed" else max(1, epochs // 2)
     with open(run / "metrics.jsonl", "w") as fh:
         for epoch in range(1, done_epochs + 1):
@@ -133,6 +154,9 @@ def peer(kd: str, interval: float | None = None, **extra: Any) -> dict[str, Any]
 
 SEED_OFFSET = {0: -0.2, 1: 0.0, 2: 0.2}  # per-seed shift: every cell's std is 0.2 exactly
 BASE = {"resnet18": 68.0, "resnet50": 69.5}
+SELF_SPACED_ENSEMBLE = 6.5  # spaced self KD: the ensemble sits this far above the plain network
+FEATURES = ("l1", "mse_sum", "ce")  # Tab. 3's feature terms in the fake sweep
+IMAGENET_DEIT = 72.0  # Tab. 7: DeiT-Tiny / ImageNet-1K without KD
 
 
 def gain(interval: float) -> float:
@@ -181,15 +205,16 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
             for s in (0.5, 1.0, 1.5, 2.0):
                 run(peer("spaced", s, **m), online + gain(s), seed, teacher=base + 0.5, probes=s == 1.5)
             run(peer("offline", **m), online + 1.0, seed, teacher=base + 0.5)
-            # self KD (Tab. 2), interval 4.0
+            # self KD (Tab. 2), interval 4.0; the deepest head is also logged as the student
             run(peer("online", **m, **{"kd_mode.name": "self"}), base + 4.0, seed,
                 metrics={"head1_acc": base - 5, "head2_acc": base - 2, "head3_acc": base, "head4_acc": base + 4.0,
                          "ensemble_acc": base + 4.5})
             run(peer("spaced", 4.0, **m, **{"kd_mode.name": "self"}), base + 6.0, seed,
-                metrics={"head4_acc": base + 6.0, "ensemble_acc": base + 6.5})
+                metrics={"head4_acc": base + 6.0, "ensemble_acc": base + SELF_SPACED_ENSEMBLE})
         r18 = BASE["resnet18"]
         # Tab. 8 / 9: other teachers for a ResNet-18 student
-        for teacher, width, t_acc in [("resnet18", 2.0, 69.4), ("resnet50", None, 69.2), ("deit_tiny", None, 64.6)]:
+        for teacher, width, t_acc in [("resnet18", 2.0, 69.4), ("resnet18", 4.0, 70.7), ("resnet18", 8.0, 70.8),
+                                      ("resnet50", None, 69.2), ("deit_tiny", None, 64.6), ("pit_tiny", None, 73.8)]:
             t = {"teacher.name": teacher, "teacher.width": width}
             run(peer("online", **t), r18 + 3.5, seed, teacher=t_acc)
             run(peer("spaced", 1.5, **t), r18 + 4.5, seed, teacher=t_acc)
@@ -197,10 +222,16 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
         # Tab. 10: a teacher a constant s ahead
         for s in (0.5, 1.0, 1.5, 2.0, 2.5):
             run(peer("ahead", s), r18 + 3.0 - 0.1 * s, seed, teacher=r18 + 0.5)
-        # Tab. 3: KD losses (the loss group sets the logit term)
-        for loss in ("l1", "mse_sum"):
-            run(peer("online", **{"loss.name": loss, "loss.logit": loss}), r18 + 2.5, seed, teacher=r18)
-            run(peer("spaced", 1.5, **{"loss.name": loss, "loss.logit": loss}), r18 + 3.5, seed, teacher=r18)
+        # Tab. 3: the feature term under the release recipe, as the table3 sweep varies it
+        for feature in FEATURES:
+            official = {"recipe.name": "official", "loss.feature": feature}
+            run(peer("online", **official), r18 + 2.5, seed, teacher=r18)
+            run(peer("spaced", 1.5, **official), r18 + 3.5, seed, teacher=r18)
+        # Tab. 7: DeiT-Tiny on ImageNet-1K
+        vit = {"model.name": "deit_tiny", "dataset.name": "imagenet1k"}
+        run(peer("none", **vit), IMAGENET_DEIT, seed)
+        run(peer("online", **vit), IMAGENET_DEIT + 1.0, seed, teacher=IMAGENET_DEIT)
+        run(peer("spaced", 1.5, **vit), IMAGENET_DEIT + 2.0, seed, teacher=IMAGENET_DEIT)
         # Fig. 3: critical period, (a) 2-epoch windows and (b) till the end
         for start in (2.0, 4.0, 6.0):
             run(peer("spaced", 1.5, **{"spaced.start_epoch": start}), r18 + 3.0 + 0.3 * start, seed, teacher=r18)
@@ -218,4 +249,7 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
              seed=0, error="RuntimeError: CUDA out of memory", epochs=epochs)
     make_run(root, "multirun/killed", cfg=peer("spaced", 1.5, **{"model.name": "resnet101"}), status=None,
              student_acc=50.0, teacher_acc=50.0, seed=1, epochs=epochs)
-    return count + 2
+    # a Slurm job killed outright: the sweep wrote its summary with status "killed"
+    make_run(root, "multirun/oom", cfg=peer("spaced", 1.5, **{"model.name": "resnet101"}), status="killed",
+             seed=2, epochs=epochs)
+    return count + 3

@@ -5,7 +5,8 @@ import math
 import pytest
 
 from analysis_fakes import make_run, peer
-from analysis.collect import collect, read_metrics, status_line, usable
+from analysis.collect import collect, read_metrics, status_line, unreadable_line, usable
+from spaced_kd.config import NOT_IDENTITY
 
 SWEEP = "multirun/2025-01-01/12-00-00"
 
@@ -149,3 +150,110 @@ def test_summary_config_wins_over_hydra_config(tmp_path):
     summary["config"]["optim"]["lr"] = 0.02  # the resolved config is the truth
     (run / "summary.json").write_text(json.dumps(summary))
     assert collect(tmp_path).iloc[0]["lr"] == 0.02
+
+
+def test_old_and_new_sweep_folder_names_load_from_overrides_yaml(tmp_path):
+    # folder names are never parsed: the new plain names and the old `k=v,k=v` names both load,
+    # and a folder name that disagrees with overrides.yaml does not matter
+    make_run(tmp_path, "new/kd-spaced__interval-1.5/seed-0", cfg=peer("spaced", 1.5), student_acc=72.0)
+    make_run(tmp_path, "old/kd=spaced,interval=0.5/seed=1", cfg=peer("spaced", 0.5), student_acc=71.0, seed=1)
+    make_run(tmp_path, "odd/kd-online/seed-9", cfg=peer("spaced", 2.0), student_acc=70.0, seed=2)
+    rows = {r["interval"]: r for r in collect(tmp_path).to_dict("records")}
+    assert set(rows) == {0.5, 1.5, 2.0}
+    assert rows[1.5]["seed"] == 0 and rows[0.5]["seed"] == 1 and rows[2.0]["seed"] == 2
+    assert rows[2.0]["kd"] == "spaced" and "interval=2.0" in rows[2.0]["overrides"].split()
+    assert "kd=spaced" in rows[0.5]["overrides"].split()
+
+
+def test_a_damaged_summary_is_unreadable_with_its_path_never_unfinished(tmp_path):
+    run = make_run(tmp_path, "r", cfg=peer("spaced", 1.5), student_acc=72.0, teacher_acc=70.0)
+    (run / "summary.json").write_text('{"status": "completed", "metr')  # cut mid-write
+    wrong = make_run(tmp_path, "s", cfg=peer("spaced", 1.5), student_acc=72.0, seed=1)
+    (wrong / "summary.json").write_text("[1, 2, 3]")  # JSON, but not a summary
+    make_run(tmp_path, "t", cfg=peer("spaced", 1.5), status=None, student_acc=50.0, seed=2)  # never wrote one
+    df = collect(tmp_path)
+    rows = {r["run_dir"].rsplit("/", 1)[-1]: r for r in df.to_dict("records")}
+    for name in ("r", "s"):
+        assert rows[name]["status"] == "unreadable" and not rows[name]["ok"]
+        assert str(tmp_path / name / "summary.json") in rows[name]["error"]
+    assert rows["r"]["kd"] == "spaced" and rows["r"]["student_acc"] == 72.0  # config and metrics still read
+    assert rows["t"]["status"] == "no_summary"
+    assert status_line(df) == "3 runs: 1 no_summary, 2 unreadable"
+    line = unreadable_line(df)
+    assert line.startswith("2 runs with an unreadable summary.json") and str(tmp_path / "r" / "summary.json") in line
+    assert unreadable_line(df[df["status"] != "unreadable"]) is None
+
+
+def test_killed_status_is_kept_and_counted(tmp_path):
+    make_run(tmp_path, "oom", cfg=peer("spaced", 1.5), status="killed", seed=0)
+    make_run(tmp_path, "ok", cfg=peer("spaced", 1.5), student_acc=70.0, seed=1)
+    df = collect(tmp_path)
+    assert sorted(df["status"]) == ["completed", "killed"]
+    assert status_line(df) == "2 runs: 1 completed, 1 killed"
+
+
+def test_loss_column_reads_loss_logit_and_falls_back_to_the_retired_loss_name(tmp_path):
+    make_run(tmp_path, "new", cfg=peer("online", **{"loss.logit": "l1"}), student_acc=70.0)
+    # written before loss.name was retired: it holds loss.name and no loss.logit
+    make_run(tmp_path, "old", cfg=peer("online"), student_acc=70.0, seed=1,
+             legacy={"loss.name": "smooth_l1"}, missing=("loss.logit",))
+    rows = {r["run_dir"].rsplit("/", 1)[-1]: r for r in collect(tmp_path).to_dict("records")}
+    assert rows["new"]["loss"] == rows["new"]["logit_loss"] == "l1"
+    assert rows["old"]["loss"] == rows["old"]["logit_loss"] == "smooth_l1"
+
+
+@pytest.mark.parametrize("key", NOT_IDENTITY)
+def test_rerun_rule_ignores_exactly_the_schemas_not_identity_keys(tmp_path, key):
+    # one definition of a run's identity: every key the schema marks as not changing the result
+    leaf = key if "." in key else {"logger": "logger.project"}.get(key, key)
+    changed = {leaf: "elsewhere"} if leaf not in ("probes", "tags") else {leaf: ["x"]}
+    make_run(tmp_path, "a", cfg=peer("spaced", 1.5), student_acc=70.0, mtime=1_000)
+    make_run(tmp_path, "b", cfg=peer("spaced", 1.5, **changed), student_acc=71.0, mtime=2_000)
+    df = collect(tmp_path)
+    assert df["config_id"].nunique() == 1, key
+    assert df["superseded"].tolist() == [True, False]  # the newer attempt is kept
+
+
+def test_rerun_rule_keeps_identity_keys_and_reads_missing_keys_as_defaults(tmp_path):
+    make_run(tmp_path, "a", cfg=peer("spaced", 1.5), student_acc=70.0)
+    make_run(tmp_path, "b", cfg=peer("spaced", 1.5, **{"trainer.eval_every": 2}), student_acc=70.0)
+    make_run(tmp_path, "c", cfg=peer("spaced", 1.5, **{"recipe.drop_last_block": True}), student_acc=70.0)
+    # an older version wrote neither spaced.length nor recipe: both mean their defaults
+    make_run(tmp_path, "d", cfg=peer("spaced", 1.5), student_acc=70.0, missing=("spaced.length", "recipe"))
+    # interval=2 typed as an int by Hydra, 2.0 as a float: one value
+    make_run(tmp_path, "e", cfg=peer("spaced", 2), student_acc=70.0)
+    make_run(tmp_path, "f", cfg=peer("spaced", 2.0), student_acc=70.0)
+    df = collect(tmp_path)
+    df = df.set_index(df["run_dir"].str.rsplit("/", n=1).str[-1])
+    ids = df["config_id"]
+    assert len({ids["a"], ids["b"], ids["c"]}) == 3
+    assert ids["a"] == ids["d"] and df.loc["d", "recipe"] == "default"
+    assert ids["e"] == ids["f"]
+
+
+def test_no_deepest_head_rule_in_analysis(tmp_path):
+    # self KD logs its deepest head as `student` at the source; analysis takes roles as logged
+    old = make_run(tmp_path, "old", cfg=peer("spaced", 2.0, **{"kd_mode.name": "self"}), status=None,
+                   metrics={"head1_acc": 50.0, "head4_acc": 60.0})
+    new = make_run(tmp_path, "new", cfg=peer("spaced", 2.0, **{"kd_mode.name": "self"}), status=None, seed=1,
+                   student_acc=61.0, metrics={"head1_acc": 50.0, "head4_acc": 61.0})
+    rows = {r["run_dir"].rsplit("/", 1)[-1]: r for r in collect([old, new]).to_dict("records")}
+    assert math.isnan(rows["old"]["student_acc"]) and rows["old"]["head4_acc"] == 60.0
+    assert rows["new"]["student_acc"] == 61.0
+
+
+def test_window_given_by_its_length(tmp_path):
+    make_run(tmp_path, "w", cfg=peer("spaced", 1.5, **{"spaced.start_epoch": 2.0, "spaced.length": 3.0}),
+             student_acc=70.0, epochs=8)
+    row = collect(tmp_path).iloc[0]
+    assert (row["start_epoch"], row["end_epoch"], row["full_period"]) == (2.0, 5.0, False)
+
+
+def test_run_files_are_data_never_code(tmp_path):
+    run = make_run(tmp_path, "r", cfg=peer("online"), status=None, student_acc=60.0)
+    marker = tmp_path / "pwned"
+    (run / ".hydra" / "config.yaml").write_text(f"!!python/object/apply:os.system ['touch {marker}']\n")
+    (run / ".hydra" / "overrides.yaml").write_text(f"!!python/object/apply:os.system ['touch {marker}']\n")
+    row = collect(tmp_path).iloc[0]
+    assert not marker.exists()
+    assert row["status"] == "no_summary" and row["student_acc"] == 60.0 and row["overrides"] == ""

@@ -89,3 +89,14 @@ def test_cli(hand_root, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "CIFAR-100 / ResNet-18: gain = -1.000·s² +3.000·s" in out and "best s* = 1.50" in out
     assert (tmp_path / "fits.csv").read_text().startswith("dataset,network,")
+
+
+def test_pooling_settings_never_pools_recipes(hand_root):
+    for seed in (0, 1):  # the same grid under the release recipe, far off the default one
+        for kd, s in [("online", None), ("spaced", 1.0), ("spaced", 2.0)]:
+            make_run(hand_root, f"official/{kd}{s}/{seed}", cfg=peer(kd, s, **{"recipe.name": "official"}),
+                     student_acc=50.0 + seed, seed=seed)
+    df = collect(hand_root)
+    pooled = fit_one(df, y="acc", n_boot=0, pool=True)
+    assert pooled["n_points"] == 6 + 2  # the lr=0.1 runs join when settings are pooled, official ones never
+    assert fit_one(df, y="acc", n_boot=0)["n_points"] == 6

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis_fakes import BASE, SEED_OFFSET, make_run, paper_sweep, peer
+from analysis_fakes import BASE, SEED_OFFSET, SELF_SPACED_ENSEMBLE, make_run, paper_sweep, peer
 from analysis.collect import collect
 from analysis.tables import TABLES, build_table, main, paper_values
 
@@ -145,38 +145,125 @@ def test_teacher_tables_8_and_9(tmp_path):
     assert rows[1][:4] == ["CIFAR-100", "ResNet-18", "Width", "ResNet-18×2"]
     t9 = build_table(df, 9, paper=True)
     assert cell(t9, "Offline KD", teacher="ResNet-18×2")["mean"] == 72.5
-    assert cell(t9, "Offline KD", teacher="ResNet-50")["n"] == 0
+    assert cell(t9, "Offline KD", teacher="ResNet-18×2")["group"] == "Size"  # the paper's word for width
     assert cell(t9, "Spaced KD", teacher="ResNet-18×2")["paper"] == 72.77
     assert cell(t9, "Spaced KD", teacher="DeiT-Tiny")["n"] == 0  # paper row, no runs: missing
+    # Tab. 9 has the paper's five teachers only: the ResNet-50 teacher is Tab. 8's
+    assert set(t9.cells["teacher"]) == {"ResNet-18×2", "ResNet-18×4", "ResNet-18×8", "DeiT-Tiny", "PiT-Tiny"}
 
 
-def test_tables_2_3_10(tmp_path):
-    write(tmp_path, "none", peer("none"), [68.0, 68.0])
-    write(tmp_path, "self_on", peer("online", **{"kd_mode.name": "self"}), [73.0, 74.0])
-    write(tmp_path, "self_sp", peer("spaced", 4.0, **{"kd_mode.name": "self"}), [76.0, 75.0])
-    write(tmp_path, "online", peer("online"), [71.0, 71.0])
-    write(tmp_path, "ahead1", peer("ahead", 1.0), [70.5, 70.9])
-    write(tmp_path, "l1on", peer("online", **{"loss.name": "l1"}), [70.0, 70.0])
-    write(tmp_path, "l1sp", peer("spaced", 1.5, **{"loss.name": "l1"}), [71.0, 71.5])
+def test_table9_is_a_resnet18_student_with_the_papers_teachers(tmp_path):
+    for teacher, width in [("resnet18", 4.0), ("pit_tiny", None), ("resnet50", None)]:
+        t = {"teacher.name": teacher, "teacher.width": width}
+        write(tmp_path, f"{teacher}{width}off", peer("offline", **t), [72.0, 72.4])
+        write(tmp_path, f"{teacher}{width}sp", peer("spaced", 1.5, **t), [73.0, 73.2])
+    # a DeiT-Tiny student with a PiT-Tiny teacher (what the old sweep ran) is not a Tab. 9 row
+    write(tmp_path, "vit", peer("offline", **{"model.name": "deit_tiny", "teacher.name": "pit_tiny"}), [60.0])
+    t9 = build_table(collect(tmp_path), 9)
+    assert [c.label for c in t9.spec.cols] == ["Offline KD", "Spaced KD"]
+    assert set(t9.cells["network"]) == {"ResNet-18"}
+    assert set(t9.cells["teacher"]) == {"ResNet-18×4", "PiT-Tiny"}
+    assert cell(t9, "Offline KD", teacher="ResNet-18×4")["mean"] == pytest.approx(72.2)
+    assert cell(t9, "Spaced KD", teacher="PiT-Tiny")["group"] == "Architecture"
+    rows = md_rows(t9.to_markdown())
+    assert rows[1][:4] == ["CIFAR-100", "ResNet-18", "Size", "ResNet-18×4"]
+
+
+def test_table2_compares_best_ensemble_accuracy_and_says_so(tmp_path):
+    # the last-epoch deepest head (student_acc) and the best ensemble over epochs disagree on purpose
+    write(tmp_path, "none", peer("none"), [68.0, 68.0], metrics={"student_best_acc": 69.0})
+    for seed, (on, sp) in enumerate([(74.0, 77.0), (75.0, 77.0)]):
+        make_run(tmp_path, f"self_on/{seed}", cfg=peer("online", **{"kd_mode.name": "self"}), seed=seed,
+                 student_acc=73.0, metrics={"ensemble_acc": on - 1, "ensemble_best_acc": on})
+        make_run(tmp_path, f"self_sp/{seed}", cfg=peer("spaced", 4.0, **{"kd_mode.name": "self"}), seed=seed,
+                 student_acc=73.5, metrics={"ensemble_acc": sp - 1, "ensemble_best_acc": sp})
     df = collect(tmp_path)
     t2 = build_table(df, 2)
-    assert cell(t2, "w/o KD", network="ResNet-18")["mean"] == 68.0
-    assert cell(t2, "w/o Ours", network="ResNet-18")["mean"] == 73.5
+    assert t2.metric == "ensemble_best_acc" and t2.spec.interval == 4.0
+    assert cell(t2, "w/o KD", network="ResNet-18")["mean"] == 69.0  # the plain network's best over epochs
+    assert cell(t2, "w/o Ours", network="ResNet-18")["mean"] == 74.5
+    assert cell(t2, "w/ Ours", network="ResNet-18")["mean"] == 77.0
     d = cell(t2, "Δ", network="ResNet-18")
-    assert (d["mean"], d["std"]) == (pytest.approx(2.0), pytest.approx(math.sqrt(2)))  # diffs 3, 1
-    t3 = build_table(df, 3)
-    assert cell(t3, "w/ Ours", loss_fn="L1")["mean"] == pytest.approx(71.25)
-    assert cell(t3, "w/ Ours", loss_fn="KL")["n"] == 0
-    t10 = build_table(df, 10)
+    assert (d["mean"], d["std"]) == (pytest.approx(2.5), pytest.approx(math.sqrt(2) / 2))  # diffs 3, 2
+    assert "Metric: ensemble_best_acc" in t2.to_markdown().splitlines()[-2]  # printed under the table
+    # --metric overrides the table's choice, and the line under the table says so
+    last = build_table(df, 2, metric="student_acc")
+    assert cell(last, "w/ Ours", network="ResNet-18")["mean"] == 73.5
+    assert "chosen with --metric" in last.to_markdown()
+    assert build_table(df, 1).metric == "student_acc"
+
+
+def test_table3_rows_are_the_feature_term_labelled_as_the_paper(tmp_path):
+    official = {"recipe.name": "official"}
+    for feature, (on, sp) in {"l1": (70.0, 71.0), "mse_sum": (70.5, 72.0), "ce": (69.0, 69.5)}.items():
+        f = {**official, "loss.feature": feature}
+        write(tmp_path, f"{feature}on", peer("online", **f), [on, on])
+        write(tmp_path, f"{feature}sp", peer("spaced", 1.5, **f), [sp - 0.5, sp + 0.5])
+    t3 = build_table(collect(tmp_path), 3)
+    # every feature term is a row of its own (the old table showed one "KL" row and dropped the rest)
+    assert set(t3.cells["feature"]) == {"L1", "MSE (sum)", "Cross-entropy"}
+    assert cell(t3, "w/ Ours", feature="MSE (sum)")["mean"] == 72.0
+    assert cell(t3, "Δ", feature="L1")["mean"] == pytest.approx(1.0)
+    assert t3.warnings == []  # nothing left out: the feature term is what the table varies
+    rows = md_rows(t3.to_markdown())
+    assert rows[0][:3] == ["Dataset", "Network", "Loss (feature term)"]
+    assert "Recipe: official" in t3.to_markdown()
+
+
+def test_table10_columns_are_online_and_the_papers_ahead_intervals(tmp_path):
+    write(tmp_path, "online", peer("online"), [71.0, 71.0])
+    write(tmp_path, "ahead1", peer("ahead", 1.0), [70.5, 70.9])
+    write(tmp_path, "ahead3", peer("ahead", 3.0), [60.0, 60.0])  # not a column of the paper's table
+    write(tmp_path, "r50", peer("online", **{"model.name": "resnet50"}), [72.0])  # never run ahead: no row
+    t10 = build_table(collect(tmp_path), 10, paper=True)
+    assert set(t10.cells["network"]) == {"ResNet-18"}
     assert [c.label for c in t10.spec.cols] == ["0", "0.5", "1", "1.5", "2", "2.5"]
     assert cell(t10, "0", network="ResNet-18")["mean"] == 71.0
     assert cell(t10, "1", network="ResNet-18")["mean"] == pytest.approx(70.7)
     assert cell(t10, "2.5", network="ResNet-18")["n"] == 0
+    assert cell(t10, "0", network="ResNet-18")["paper"] == 71.05
+
+
+def test_table7_is_deit_tiny_on_imagenet1k(tmp_path):
+    vit = {"model.name": "deit_tiny", "dataset.name": "imagenet1k"}
+    write(tmp_path, "none", peer("none", **vit), [72.0, 72.2])
+    write(tmp_path, "online", peer("online", **vit), [73.0, 73.0])
+    write(tmp_path, "spaced", peer("spaced", 1.5, **vit), [74.0, 74.4])
+    write(tmp_path, "cifar", peer("online", **{"model.name": "deit_tiny"}), [65.0])  # Tab. 1's, not Tab. 7's
+    t7 = build_table(collect(tmp_path), 7, paper=True)
+    assert set(zip(t7.cells["dataset"], t7.cells["network"])) == {("ImageNet-1K", "DeiT-Tiny")}
+    assert [c.label for c in t7.spec.cols] == ["w/o KD", "w/o Ours", "w/ Ours", "Δ"]
+    assert cell(t7, "w/o KD")["mean"] == pytest.approx(72.1)
+    assert cell(t7, "Δ")["mean"] == pytest.approx(1.2)
+    assert md_rows(t7.to_markdown())[0] == ["Dataset", "Network", "w/o KD", "w/o Ours", "w/ Ours", "Δ"]
+
+
+def test_runs_of_different_recipes_are_never_averaged(tmp_path):
+    write(tmp_path, "on", peer("online"), [70.0, 70.0])
+    write(tmp_path, "sp", peer("spaced", 1.5), [72.0, 72.0])
+    write(tmp_path, "on_off", peer("online", **{"recipe.name": "official"}), [60.0, 60.0])
+    write(tmp_path, "sp_off", peer("spaced", 1.5, **{"recipe.name": "official"}), [66.0, 66.0])
+    df = collect(tmp_path)
+    for pool in (False, True):  # not even when every other setting is pooled
+        t1 = build_table(df, 1, pool=pool, paper=True)
+        here = {"dataset": "CIFAR-100", "network": "ResNet-18"}
+        assert cell(t1, "w/ Ours", recipe="default", **here)["mean"] == 72.0
+        assert cell(t1, "w/ Ours", recipe="official", **here)["mean"] == 66.0
+        assert cell(t1, "Δ", recipe="official", **here)["mean"] == 6.0
+        assert any("never averaged" in w for w in t1.warnings)
+        # the paper's rows appear once per recipe, each with the paper's value
+        assert cell(t1, "w/ Ours", recipe="official", **here)["paper"] == 72.43
+        assert cell(t1, "w/o KD", recipe="default", network="PiT-Tiny", dataset="Tiny-ImageNet")["n"] == 0
+    rows = md_rows(build_table(df, 1).to_markdown())
+    assert rows[0][:3] == ["Recipe", "Dataset", "Network"]
+    assert [r[0] for r in rows[1:] if r[0]] == ["default", "official"]
+    one = build_table(df, 1, where={"recipe": ["official"]})
+    assert "recipe" not in one.cells.columns and "Recipe: official" in one.to_markdown()
 
 
 def test_probe_tables_5_11_12(tmp_path):
     def probes(acc, robust):
-        return {"corruptions": {"snow": {"1.0": acc, "3.0": acc - 10, "5.0": acc - 20}},
+        return {"corruptions": {"snow": {"1.0": acc, "2.0": acc - 5, "3.0": acc - 10, "5.0": acc - 20}},
                 "bim": {"clean_acc": acc, "robust_acc": robust, "eps": 0.03}}
     for seed, (on, sp) in enumerate([(60.0, 61.0), (62.0, 65.0)]):
         make_run(tmp_path, f"on{seed}", cfg=peer("online"), student_acc=70, seed=seed, probes=probes(on, on / 2))
@@ -189,6 +276,7 @@ def test_probe_tables_5_11_12(tmp_path):
     d = cell(t5, "Δ", attack="snow")
     assert (d["mean"], d["std"]) == (pytest.approx(2.0), pytest.approx(math.sqrt(2)))  # diffs 1, 3
     t11 = build_table(df, 11, paper=True)
+    assert set(t11.cells["intensity"]) == {3.0, 5.0}  # what the paper shows
     assert cell(t11, "w/ Ours", attack="snow", intensity=5.0, network="ResNet-18")["mean"] == 43.0
     assert cell(t11, "w/ Ours", attack="snow", intensity=3.0, network="ResNet-18")["paper"] == 45.42
     t12 = build_table(df, 12)
@@ -213,7 +301,13 @@ def test_every_table_builds_on_a_full_fake_sweep(tmp_path):
     t6 = build_table(df, 6)
     shift = (SEED_OFFSET[0] + SEED_OFFSET[1]) / 2
     assert cell(t6, "w/1.5", network="ResNet-50")["mean"] == pytest.approx(BASE["resnet50"] + 3.0 + 2.25 + shift)
-    assert cell(t6, "w/1.5", network="ResNet-101")["n_failed"] == 1
+    assert cell(t6, "w/1.5", network="ResNet-101")["n_failed"] == 2  # one failed, one killed on Slurm
+    assert cell(t6, "w/1.5", network="ResNet-101")["n_unfinished"] == 1
+    # the fake sweep holds Tab. 3's official-recipe runs too: tables split by recipe, never mix
+    assert set(t6.cells["recipe"]) == {"default", "official"}
+    t2 = build_table(df, 2)
+    # Tab. 2 reads the ensemble (the fake's seed offset is on the student only)
+    assert cell(t2, "w/ Ours", network="ResNet-50")["mean"] == pytest.approx(BASE["resnet50"] + SELF_SPACED_ENSEMBLE)
 
 
 def test_cli_prints_table6_layout(table6_root, capsys):
@@ -228,5 +322,5 @@ def test_cli_prints_table6_layout(table6_root, capsys):
     out, _ = capsys.readouterr()
     assert r"\begin{tabular}" in out and "72.43" in out
     assert main([str(table6_root), "-t", "6", "--metric", "nope"]) == 2
-    with pytest.raises(SystemExit):
-        main([str(table6_root), "-t", "7"])
+    assert main([str(table6_root), "-t", "13"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: --table 13: choose from")
