@@ -35,6 +35,12 @@ def kl_softmax_input(s: Tensor, t: Tensor, T: float) -> Tensor:
     return F.kl_div(F.softmax(s / T, dim=1), p_t, reduction="batchmean")
 
 
+@LOGIT_LOSSES.register("kl_per_element")
+def kl_per_element(s: Tensor, t: Tensor, T: float) -> Tensor:
+    """The release's DeiT KD term: KL(p_t ‖ p_s) summed, divided by B·C (every logit), not by B."""
+    return F.kl_div(F.log_softmax(s / T, dim=1), F.log_softmax(t / T, dim=1), reduction="sum", log_target=True) / s.numel()
+
+
 @LOGIT_LOSSES.register("soft_ce")
 def soft_ce(s: Tensor, t: Tensor, T: float) -> Tensor:
     """Cross-entropy against the teacher's softened distribution: −Σ p_t log p_s / B."""
@@ -62,7 +68,7 @@ def logit_smooth_l1(s: Tensor, t: Tensor, T: float) -> Tensor:
 
 
 # Losses whose gradient scale shrinks as 1/T² (Hinton et al.): only these get the T² factor.
-SOFTENED = {"kl", "kl_softmax_input", "soft_ce"}
+SOFTENED = {"kl", "kl_per_element", "kl_softmax_input", "soft_ce"}
 
 
 @FEATURE_LOSSES.register("l2_dist")
@@ -93,7 +99,14 @@ def feat_smooth_l1(s: Tensor, t: Tensor) -> Tensor:
 
 @FEATURE_LOSSES.register("ce")
 def feat_ce(s: Tensor, t: Tensor) -> Tensor:
-    """Cross-entropy between the feature vectors read as distributions (softmax over D)."""
+    """The release's feature cross-entropy (Tab. 3): nn.CrossEntropyLoss with the raw teacher
+    feature as its (unnormalised) target, −Σ f_t · log_softmax(f_s) / B."""
+    return -(t * F.log_softmax(s, dim=1)).sum(dim=1).mean()
+
+
+@FEATURE_LOSSES.register("ce_softmax")
+def feat_ce_softmax(s: Tensor, t: Tensor) -> Tensor:
+    """Cross-entropy between the feature vectors read as distributions (softmax over D on both sides)."""
     return -(F.softmax(t, dim=1) * F.log_softmax(s, dim=1)).sum(dim=1).mean()
 
 

@@ -93,7 +93,27 @@ def test_student_loss_weights_and_t2():
 
 
 def test_unknown_loss_names_list_choices():
-    with pytest.raises(UserError, match="kl, kl_softmax_input"):
+    with pytest.raises(UserError, match="kl, kl_per_element, kl_softmax_input"):
         KDLoss.from_config(LossConfig(logit="cosine"))
     with pytest.raises(UserError, match="feature loss 'cos'"):
         KDLoss.from_config(LossConfig(feature="cos"))
+
+
+def test_release_deit_kd_divides_by_every_logit():
+    # The release's DeiT term: sum of KL over the batch · T² / (B·C); here T² comes from t2_scaling.
+    got = LOGIT_LOSSES.get("kl_per_element")(S, T, 3.0).item()
+    assert got == pytest.approx(hand_kl(3.0) * len(S) / S.numel(), rel=1e-6)
+    loss = KDLoss.from_config(LossConfig(logit="kl_per_element", temperature=3.0, alpha=0.5, beta=0.0))
+    assert loss.distill(S, T).item() == pytest.approx(9 * hand_kl(3.0) / S.shape[1], rel=1e-6)
+
+
+def test_release_feature_ce_takes_the_raw_teacher_feature_as_target():
+    # nn.CrossEntropyLoss(f_s, f_t) with f_t unnormalised: −Σ f_t · log_softmax(f_s) / B
+    total = 0.0
+    for s, t in zip(S.tolist(), T.tolist()):
+        logp = [math.log(p) for p in softmax(s, 1.0)]
+        total += -sum(b * a for a, b in zip(logp, t))
+    got = FEATURE_LOSSES.get("ce")(S, T).item()
+    assert got == pytest.approx(total / len(S), rel=1e-6)
+    assert got == pytest.approx(torch.nn.CrossEntropyLoss()(S, T).item(), rel=1e-6)
+    assert FEATURE_LOSSES.get("ce_softmax")(S, T).item() != pytest.approx(got, rel=1e-3)

@@ -15,7 +15,8 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 DOCUMENTED = {
     "recipe.name", "recipe.kl_softmax_input", "recipe.teacher_train_mode_replay", "recipe.drop_last_block",
     "recipe.self_kd_offset", "recipe.self_soft_ce", "recipe.floor_interval",
-    "loss.t2_scaling", "loss.feature", "loss.feature_heads", "dataset.rotation", "teacher.init",
+    "recipe.rotation", "recipe.pytorch_init", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
+    "teacher.init",
 }
 
 
