@@ -1,29 +1,22 @@
-"""Corruption robustness (Tab. 5, 11): test accuracy under six CIFAR-C corruptions, severities 1–5.
+"""The six CIFAR-C corruptions of Tab. 5 and 11 as batched torch kernels, severities 1–5.
 
 The constants are those of the CIFAR-10/100-C generator (Hendrycks & Dietterich, ICLR 2019,
 `make_cifar_c.py`), calibrated for 32×32 images; ImageNet-C's would wipe out a 32-px image. The
 code is our own (batched torch on the CPU, one seeded generator per chunk of images), so the
-images are CIFAR-C-like, not byte-identical to the published CIFAR-100-C: for the official
-numbers pass the published `.npy` files with `corruptions.npy_dir=PATH`.
+images are CIFAR-C-like, not byte-identical to the published CIFAR-100-C (for the official numbers
+the probe reads the published `.npy` files instead: corruption_files.py).
 
 Other image sizes: the constants that are lengths in pixels (snow's motion-blur radius and sigma,
 the frost texture's scale) are scaled by size/32; the rest are relative (zoom factors, blend
 weights, fractions, JPEG quality) and apply as they are. Single-channel images get the luma of the
 RGB operations (snow's grey term is the image itself, frost uses the texture's luma, brightness
 adds to V = the pixel value).
-
-Frost textures: the six images shipped inside the `imagecorruptions` package (PyPI,
-imagecorruptions/frost/frost1.png … frost6.jpg; the package's own code is never imported — its
-1.1.2 release calls scikit-image with the removed `multichannel` argument), or any folder of
-images given as `corruptions.frost_dir`.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -32,12 +25,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import UserError
-from .base import CORRUPTIONS, evaluate, probe
-from .config import CorruptionsConfig, check_int
+from ..registry import Registry
+from .corruption_files import REFERENCE_SIZE, frost_textures
+
+CORRUPTIONS: Registry = Registry("corruption")
 
 SEVERITIES = (1, 2, 3, 4, 5)
-REFERENCE_SIZE = 32  # the image size the constants were calibrated for
-CHUNK = 256  # images per generator: results don't depend on the evaluation batch size
 
 # ---- CIFAR-10/100-C constants, one entry per severity 1..5
 IMPULSE_AMOUNT = (0.01, 0.02, 0.03, 0.05, 0.07)  # fraction of values set to 0 or 1 (half each)
@@ -51,7 +44,6 @@ SNOW = ((0.1, 0.2, 1, 0.6, 8, 3, 0.95),
         (0.25, 0.3, 2.25, 0.6, 12, 6, 0.85),
         (0.3, 0.3, 1.25, 0.65, 14, 12, 0.8))
 FROST = ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45))  # (image weight, frost weight)
-FROST_SCALE = 0.2  # textures are shrunk by this at 32 px before a random 32×32 crop
 JPEG_QUALITY = (80, 65, 58, 50, 40)
 BRIGHTNESS = (0.05, 0.1, 0.15, 0.2, 0.3)  # added to V in HSV
 LUMA = (0.299, 0.587, 0.114)
@@ -180,7 +172,7 @@ def jpeg_compression(x: torch.Tensor, severity: int, gen: torch.Generator, **_) 
         pil = Image.fromarray(img[:, :, 0], "L") if img.shape[2] == 1 else Image.fromarray(img, "RGB")
         buf = io.BytesIO()
         pil.save(buf, "JPEG", quality=quality)
-        back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert(pil.mode), dtype=np.uint8)
+        back = np.asarray(Image.open(io.BytesIO(buf.getvalue()), formats=["JPEG"]).convert(pil.mode), dtype=np.uint8)
         out.append(torch.from_numpy(back.copy()).reshape(img.shape))
     return torch.stack(out).permute(0, 3, 1, 2).to(x.dtype) / 255
 
@@ -212,157 +204,3 @@ def corrupt(x: torch.Tensor, name: str, severity: int, seed: int | torch.Generat
     gen = seed if isinstance(seed, torch.Generator) else generator(seed, name)
     out = CORRUPTIONS.get(name)(x.detach().to("cpu", torch.float32), severity, gen, frost_dir=frost_dir)
     return _quantise(out).to(x.device)
-
-
-# ---- frost textures
-
-
-def texture_files(frost_dir: Optional[str] = None) -> list[Path]:
-    if frost_dir is not None:
-        folder = Path(frost_dir)
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []
-        if not files:
-            raise UserError(f"corruptions.frost_dir={frost_dir}: no .png/.jpg frost textures there")
-        return files
-    from importlib import metadata
-
-    try:
-        files = sorted(Path(str(f.locate())) for f in (metadata.files("imagecorruptions") or [])
-                       if "/frost/" in f"/{f}" and f.suffix.lower() in (".png", ".jpg", ".jpeg"))
-    except metadata.PackageNotFoundError:
-        files = []
-    files = [f for f in files if f.exists()]
-    if not files:
-        raise UserError("frost needs its textures: pip install imagecorruptions (they ship with it), "
-                        "or set corruptions.frost_dir=FOLDER_OF_IMAGES")
-    return files
-
-
-@lru_cache(maxsize=8)
-def _textures(files: tuple[Path, ...], height: int, width: int, channels: int) -> tuple[torch.Tensor, ...]:
-    out = []
-    for path in files:
-        img = Image.open(path).convert("RGB")  # drops alpha, as the generator's cv2.imread did
-        if channels == 1:
-            img = img.convert("L")
-        w, h = img.size
-        f = max(FROST_SCALE * height / REFERENCE_SIZE, height / h, width / w)  # never smaller than the image
-        img = img.resize((max(width, round(w * f)), max(height, round(h * f))), Image.BILINEAR)
-        arr = np.asarray(img, dtype=np.float32) / 255
-        t = torch.from_numpy(arr.copy())
-        out.append(t[None] if t.dim() == 2 else t.permute(2, 0, 1).contiguous())
-    return tuple(out)
-
-
-def frost_textures(frost_dir: Optional[str], height: int, width: int, channels: int) -> tuple[torch.Tensor, ...]:
-    """The textures as float [C, h, w] in [0, 1], scaled for this image size."""
-    return _textures(tuple(texture_files(frost_dir)), height, width, channels)
-
-
-def texture_source(frost_dir: Optional[str]) -> str:
-    if frost_dir is not None:
-        return str(frost_dir)
-    from importlib import metadata
-
-    return f"imagecorruptions {metadata.version('imagecorruptions')} (package data imagecorruptions/frost/)"
-
-
-# ---- the official CIFAR-100-C files
-
-
-def read_npy(npy_dir: str, name: str, severity: int, limit: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images [N, C, H, W] and labels [N] of one severity from the published layout:
-    `<name>.npy` holds severities 1..5 stacked (N each, [5N, H, W, C] or [5N, H, W]) and
-    `labels.npy` the 5N labels."""
-    check_corruption(name, severity)
-    folder = Path(npy_dir)
-    images_file, labels_file = folder / f"{name}.npy", folder / "labels.npy"
-    for f in (images_file, labels_file):
-        if not f.exists():
-            raise UserError(f"corruptions.npy_dir={npy_dir}: {f.name} is missing")
-    try:
-        images = np.load(images_file, mmap_mode="r")
-        labels = np.load(labels_file, mmap_mode="r").reshape(-1)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"corruptions.npy_dir={npy_dir}: cannot read {name}.npy or labels.npy ({exc})") from None
-    total = int(labels.shape[0])
-    if total % len(SEVERITIES) or images.shape[0] != total or images.ndim not in (3, 4):
-        raise UserError(f"corruptions.npy_dir={npy_dir}: {name}.npy has shape {list(images.shape)} and "
-                        f"labels.npy {total} labels; expected [5·N, H, W, C] images and 5·N labels")
-    n = total // len(SEVERITIES)
-    idx = np.arange((severity - 1) * n, severity * n)
-    if limit is not None and limit < n:
-        idx = idx[np.linspace(0, n - 1, limit).round().astype(np.int64)]
-    x = torch.from_numpy(np.ascontiguousarray(images[idx]))
-    x = x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)
-    if x.dtype != torch.uint8:
-        raise UserError(f"corruptions.npy_dir={npy_dir}: {name}.npy holds {x.dtype}, expected uint8 images")
-    return x.contiguous(), torch.from_numpy(np.asarray(labels[idx], dtype=np.int64))
-
-
-# ---- the probe
-
-
-def check(s: CorruptionsConfig) -> None:
-    if not s.names:
-        raise UserError(f"corruptions.names is empty; choose from: {', '.join(CORRUPTIONS.names())}")
-    if not s.severities:
-        raise UserError("corruptions.severities is empty; choose from 1..5")
-    for name in s.names:
-        CORRUPTIONS.get(name)
-    for sev in s.severities:
-        check_corruption(s.names[0], sev)
-    if s.max_samples is not None:
-        check_int("corruptions.max_samples", s.max_samples, 1)
-    if s.npy_dir is not None:
-        if not (Path(s.npy_dir) / "labels.npy").exists():
-            raise UserError(f"corruptions.npy_dir={s.npy_dir} has no labels.npy (the CIFAR-100-C layout)")
-    elif "frost" in s.names:
-        texture_files(s.frost_dir)
-
-
-def _accuracy(model, chunks: Sequence[tuple[torch.Tensor, torch.Tensor]], device) -> float:
-    return evaluate(model, ((x.to(device), y.to(device)) for x, y in chunks))[1]
-
-
-@probe("corruptions", check)
-def run(ctx, s: CorruptionsConfig) -> tuple[dict, dict, str]:
-    data = ctx.data
-    result: dict[str, dict[str, float]] = {}
-    if s.npy_dir is not None:
-        for name in s.names:
-            result[name] = {}
-            for sev in s.severities:
-                x, y = read_npy(s.npy_dir, name, sev, s.max_samples)
-                if x.shape[1] != data.in_channels or x.shape[-1] != data.image_size or x.shape[-2] != data.image_size:
-                    raise UserError(f"{s.npy_dir}/{name}.npy holds {x.shape[1]}×{x.shape[2]}×{x.shape[3]} images; "
-                                    f"the run's dataset {data.name} is {data.in_channels}×{data.image_size}×{data.image_size}")
-                chunks = [(x[i : i + ctx.batch_size].float() / 255, y[i : i + ctx.batch_size])
-                          for i in range(0, y.shape[0], ctx.batch_size)]
-                result[name][str(sev)] = _accuracy(ctx.model, chunks, ctx.device)
-        n, clean, source = None, None, f"npy:{s.npy_dir}"
-    else:
-        # the clean split once, as uint8 chunks on the CPU; each chunk gets its own generator
-        clean_chunks = [((x * 255).round().to("cpu", torch.uint8), y.cpu())
-                        for x, y in ctx.batches(s.split, s.max_samples, batch_size=CHUNK)]
-        n = sum(int(y.shape[0]) for _, y in clean_chunks)
-        clean = _accuracy(ctx.model, [(x.float() / 255, y) for x, y in clean_chunks], ctx.device)
-        for name in s.names:
-            result[name] = {}
-            for sev in s.severities:
-                chunks = ((corrupt(x.float() / 255, name, sev, generator(s.seed, name, i), frost_dir=s.frost_dir), y)
-                          for i, (x, y) in enumerate(clean_chunks))
-                result[name][str(sev)] = _accuracy(ctx.model, chunks, ctx.device)
-        source = "generated"
-    info = {"source": source, "seed": s.seed, "split": s.split, "n": n, "clean_acc": clean,
-            "constants": "CIFAR-10/100-C generator (Hendrycks & Dietterich 2019), 32×32 calibration",
-            "image_size": data.image_size}
-    if "frost" in s.names and s.npy_dir is None:
-        info["frost_textures"] = texture_source(s.frost_dir)
-    accs = [a for per in result.values() for a in per.values()]
-    mean = sum(accs) / len(accs)
-    worst = min(((a, f"{k}@{sev}") for k, per in result.items() for sev, a in per.items()))
-    clean_txt = f", clean {clean:.1f}%" if clean is not None else ""
-    line = (f"{len(result)} corruptions × severities {','.join(map(str, s.severities))} ({source}{clean_txt}): "
-            f"mean acc {mean:.1f}%, worst {worst[1]} {worst[0]:.1f}%")
-    return result, info, line
