@@ -39,20 +39,30 @@ def trained_bn_mlp(x: torch.Tensor, y: torch.Tensor, steps: int = 150) -> nn.Mod
     return model.eval()
 
 
-def make_run_dir(path: Path, *overrides: str) -> Path:
-    """A run directory as train.py leaves it (.hydra/config.yaml + checkpoints/last.pt), with the
-    networks at their initial weights: enough for everything but the numbers."""
-    from spaced_kd import checkpoint
+def make_run_dir(path: Path, *overrides: str, finished: bool = True) -> Path:
+    """A run directory as train.py leaves it — .hydra/config.yaml, summary.json and a format-2
+    checkpoint (config, learner, engine) — with the networks at their initial weights: enough for
+    everything but the numbers. `finished=False`: a run interrupted halfway (status "running")."""
+    import json
+    from dataclasses import asdict
+
+    from spaced_kd import checkpoint, rundir
     from spaced_kd.build import build
     from spaced_kd.config import Config, load_config
-    from spaced_kd.rundir import CHECKPOINT
 
     base = ["trainer.epochs=1", "dataset.train_subset=128", "dataset.test_subset=64", "trainer.batch_size=32",
             "trainer.device=cpu", *overrides]
     raw = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.from_dotlist(base))
     cfg = load_config(raw)
     setup = build(cfg)
+    config = json.loads(json.dumps(asdict(cfg), default=str))
+    done = setup.n_events if finished else setup.n_events // 2
+    steps = round(setup.plan.total_steps * done / setup.n_events)
     (path / ".hydra").mkdir(parents=True, exist_ok=True)
     (path / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(raw))
-    checkpoint.save(path / CHECKPOINT, {"learner": setup.learner.state_dict()})
+    engine = {"event_index": done, "done": {"teacher": steps, "student": steps}, "evaluated": {}, "wall_s": 0.0}
+    checkpoint.save(path / rundir.CHECKPOINT, {"config": config, "learner": setup.learner.state_dict(),
+                                               "engine": engine})
+    rundir.write_summary(path, {"status": "completed" if finished else "running", "config": config,
+                                "steps": steps, "events": setup.n_events, "events_done": done, "metrics": {}})
     return path

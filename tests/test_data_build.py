@@ -65,14 +65,32 @@ def test_batch_larger_than_training_set():
 
 
 @pytest.mark.parametrize("kw,match", [
-    ({"rotation": -1.0}, "dataset.rotation"),
-    ({"fill": 300}, "dataset.fill"),
-    ({"crop_padding": -1}, "dataset.crop_padding"),
-    ({"val_fraction": 1.0}, "dataset.val_fraction"),
+    ({"rotation": -1.0}, "dataset.rotation must be in [0, 180], got -1.0"),
+    ({"fill": 300}, "dataset.fill must be in [0, 255], got 300"),
+    ({"crop_padding": -1}, "dataset.crop_padding must be an integer >= 0, got -1"),
+    ({"val_fraction": 1.0}, "dataset.val_fraction must be in [0, 1), got 1.0"),
+    ({"train_subset": 0}, "dataset.train_subset must be an integer >= 1, got 0"),
 ])
-def test_bad_values(kw, match):
-    with pytest.raises(UserError, match=match):
+def test_bad_values_are_refused_by_the_config_layer(kw, match):
+    # the one validation layer (DatasetConfig.check, run by load_config); build_data relies on it
+    from spaced_kd.config import load_config
+
+    with pytest.raises(UserError) as err:
+        load_config({"dataset": kw})
+    assert str(err.value) == match
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({"train_subset": 1438}, "dataset.train_subset=1438 is larger than the training set of digits (1437 samples)"),
+    ({"train_subset": 1400, "val_fraction": 0.1},
+     "dataset.train_subset=1400 is larger than the training set of digits after the dataset.val_fraction "
+     "hold-out (1293 samples)"),
+    ({"test_subset": 361}, "dataset.test_subset=361 is larger than the test set of digits (360 samples)"),
+])
+def test_a_subset_larger_than_the_data_is_refused(kw, expected):
+    with pytest.raises(UserError) as err:
         _build(**kw)
+    assert str(err.value) == expected + "; lower it or remove it"
 
 
 def test_val_fraction_is_stratified_and_fixed():
@@ -97,7 +115,7 @@ def test_train_and_test_subsets():
     assert len(torch.cat([y for _, y in d.eval_batches("test", 1000)])) == 50
     assert len(torch.cat([y for _, y in d.eval_batches("val", 1000)])) == 144  # val is not subset
     assert set(torch.bincount(d.train_eval_tensors()[1]).tolist()) <= {19, 20, 21}
-    assert _build(train_subset=10**6).n_train == 1437  # larger than the set keeps all
+    assert _build(train_subset=1437, test_subset=360).n_train == 1437  # the whole set is allowed
 
 
 def test_unknown_eval_split():

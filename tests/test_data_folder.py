@@ -1,28 +1,15 @@
 """ImageFolder sources (imagenet100 / imagenet1k) through the DataLoader path, at 16 px."""
 import itertools
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from spaced_kd.config import DatasetConfig
 from spaced_kd.data import build_data
 
+from data_fakes import write_image_folder
+
 CPU = torch.device("cpu")
-
-
-def write_image_folder(root: Path, classes=("b_cls", "a_cls", "c_cls"), per_class=7, val_per_class=3) -> Path:
-    rng = np.random.default_rng(3)
-    for split, n in (("train", per_class), ("val", val_per_class)):
-        for c in classes:
-            folder = root / split / c
-            folder.mkdir(parents=True)
-            for i in range(n):
-                h, w = int(rng.integers(18, 30)), int(rng.integers(18, 30))
-                Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{c}_{i}.JPEG")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,4 @@
 """Each in-memory source on small files the test writes (and Debian's Fashion-MNIST if present)."""
-import gzip
-import pickle
-import struct
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,6 +7,8 @@ from PIL import Image
 from spaced_kd.config import DatasetConfig
 from spaced_kd.data import build_data
 from spaced_kd.data.sources.fashion_mnist import DEBIAN_DIR
+
+from data_fakes import write_cifar100, write_fashion, write_tiny_imagenet
 
 CPU = torch.device("cpu")
 
@@ -22,23 +19,6 @@ def _build(name, root=None, batch_size=8, **kw):
 
 
 # ---- CIFAR-100: the documented cifar-100-python pickles ----
-
-def write_cifar100(root: Path, n_train=40, n_test=20) -> dict:
-    rng = np.random.default_rng(0)
-    base = root / "cifar-100-python"
-    base.mkdir(parents=True)
-    made = {}
-    for split, n in (("train", n_train), ("test", n_test)):
-        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        labels = [int(v) for v in rng.integers(0, 5, n)]
-        entry = {b"filenames": [b"x.png"] * n, b"data": data, b"fine_labels": labels, b"coarse_labels": [0] * n}
-        with open(base / split, "wb") as f:
-            pickle.dump(entry, f, protocol=2)
-        made[split] = (data, labels)
-    with open(base / "meta", "wb") as f:
-        pickle.dump({b"fine_label_names": [b"c%d" % i for i in range(100)], b"coarse_label_names": []}, f)
-    return made
-
 
 def test_cifar100_reads_the_pickles(tmp_path):
     made = write_cifar100(tmp_path)
@@ -67,27 +47,6 @@ def test_cifar100_image_size_resizes_once(tmp_path):
 
 # ---- Tiny-ImageNet: the official folder layout ----
 
-def write_tiny_imagenet(root: Path, wnids=("n02", "n01", "n03"), per_class=4, val_per_class=2) -> Path:
-    rng = np.random.default_rng(1)
-    base = root / "tiny-imagenet-200"
-    (base / "val" / "images").mkdir(parents=True)
-    (base / "wnids.txt").write_text("\n".join(wnids) + "\n")
-    for wnid in wnids:
-        folder = base / "train" / wnid / "images"
-        folder.mkdir(parents=True)
-        for i in range(per_class):
-            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"{wnid}_{i}.JPEG")
-    lines = []
-    for j in range(val_per_class * len(wnids)):
-        wnid = wnids[j % len(wnids)]
-        mode = "L" if j == 0 else "RGB"  # Tiny-ImageNet has a few grayscale images
-        shape = (64, 64) if mode == "L" else (64, 64, 3)
-        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(base / "val" / "images" / f"val_{j}.JPEG")
-        lines.append(f"val_{j}.JPEG\t{wnid}\t0\t0\t63\t63")
-    (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
-    return base
-
-
 def test_tiny_imagenet_layout(tmp_path):
     base = write_tiny_imagenet(tmp_path)
     d = _build("tiny_imagenet", tmp_path, batch_size=5, crop_padding=4)
@@ -113,28 +72,6 @@ def test_tiny_imagenet_bad_annotation_is_one_line(tmp_path):
 
 
 # ---- Fashion-MNIST: IDX files, gzipped or not ----
-
-def write_idx(path: Path, array: np.ndarray, gz: bool) -> None:
-    raw = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
-    raw += array.astype(np.uint8).tobytes()
-    if gz:
-        with gzip.open(str(path) + ".gz", "wb") as f:
-            f.write(raw)
-    else:
-        path.write_bytes(raw)
-
-
-def write_fashion(folder: Path, gz=True, n_train=30, n_test=10) -> dict:
-    rng = np.random.default_rng(2)
-    folder.mkdir(parents=True, exist_ok=True)
-    made = {"train_x": rng.integers(0, 256, (n_train, 28, 28)), "train_y": rng.integers(0, 10, n_train),
-            "test_x": rng.integers(0, 256, (n_test, 28, 28)), "test_y": rng.integers(0, 10, n_test)}
-    names = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
-             "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
-    for key, arr in made.items():
-        write_idx(folder / names[key], arr, gz)
-    return made
-
 
 @pytest.mark.parametrize("layout", ["flat_gz", "torchvision_raw"])
 def test_fashion_mnist_from_written_idx(tmp_path, layout):

@@ -64,9 +64,17 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     assert set(data) == {"flatness", "corruptions", "bim", "hessian", "meta"}  # bim kept from training
     assert set(data["corruptions"]) == {"impulse_noise", "zoom_blur", "snow", "frost", "jpeg_compression", "brightness"}
     assert not (run / "evaluate.log").exists() and (run / ".hydra" / "config.yaml").read_text().startswith("model:")
+    # each result says what it measured: the final checkpoint of the completed run, the same one
+    # that training's own bim probe saw
+    record = summary(run)
+    probed = {name: data["meta"][name]["run"] for name in ("flatness", "corruptions", "bim", "hessian")}
+    assert probed["hessian"]["status"] == "completed" and probed["hessian"]["step"] == record["steps"]
+    assert probed["hessian"]["events_done"] == probed["hessian"]["events"] == record["events"]
+    assert len({json.dumps(p, sort_keys=True) for p in probed.values()}) == 1
+    assert "measured on another checkpoint" not in r.stdout
 
     # a sweep over run directories: the good one is evaluated, the bad one reported, exit 1
     r = evaluate("-m", f"run_dir={run},{tmp_path / 'missing'}", "probe=bim,hessian", *TINY, "bim.steps=1")
     assert r.returncode == 1
-    assert "not a run directory" in r.stderr and "probes failed on 1 run(s)" in r.stderr
+    assert "missing does not exist" in r.stderr and "probes failed on 1 run(s)" in r.stderr
     assert json.loads((run / "probes.json").read_text())["bim"]["steps"] == 1

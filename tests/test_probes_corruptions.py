@@ -6,7 +6,9 @@ import torch
 
 from spaced_kd.errors import UserError
 from spaced_kd.probes.config import PAPER_CORRUPTIONS, CorruptionsConfig
-from spaced_kd.probes.corruptions import CORRUPTIONS, check, corrupt, read_npy, texture_files
+from spaced_kd.probes.corruption_files import read_npy, texture_files
+from spaced_kd.probes.corruption_kernels import CORRUPTIONS, corrupt
+from spaced_kd.probes.corruptions import check
 
 from probe_fakes import smooth_images
 

@@ -6,8 +6,9 @@ import yaml
 from omegaconf import OmegaConf
 
 from spaced_kd.errors import UserError
-from spaced_kd.probes import PROBES, EvalConfig, load_eval_config, probe_names, run_probes
-from spaced_kd.probes.cli import list_overrides
+from spaced_kd.probes import EvalConfig, load_eval_config, probe_names, run_probes
+from spaced_kd.probes.cli import list_overrides, run_dirs
+from spaced_kd.probes.runner import PROBES
 
 from helpers import ROOT
 from probe_fakes import make_run_dir
@@ -97,36 +98,49 @@ def test_run_dir_without_a_checkpoint(tmp_path):
         run_probes(tmp_path / "missing", "bim", echo=None)
 
 
-def test_probe_lists_and_command_line_rewriting(tmp_path):
+def test_probe_lists_and_the_probe_list_convenience():
     assert probe_names("all") == ["flatness", "corruptions", "bim", "hessian"]
     assert probe_names("bim, hessian,bim") == ["bim", "hessian"]
     assert probe_names(["hessian"]) == ["hessian"]
-    assert list_overrides(["run_dir=a,b/kd=x", "probe=bim,hessian", "probe=[x,y]", "x=1", "run_dir='q'"]) == \
-        ["run_dir='a','b/kd=x'", "probe=[bim,hessian]", "probe=[x,y]", "x=1", "run_dir='q'"]
-    swept = tmp_path / "interval=1.5,kd=spaced" / "seed=0"  # a train.py sweep's run directory
-    swept.mkdir(parents=True)
-    assert list_overrides([f"run_dir={swept}"]) == [f"run_dir='{swept}'"]
+    # probe=a,b is a list; everything else (run_dir included) goes to Hydra as typed
+    assert list_overrides(["run_dir=a,b", "probe=bim,hessian", "probe=[x,y]", "x=1", "run_dir='q'", "+probe=a,b"]) == \
+        ["run_dir=a,b", "probe=[bim,hessian]", "probe=[x,y]", "x=1", "run_dir='q'", "+probe=[a,b]"]
     assert set(PROBES.names()) == {"flatness", "corruptions", "bim", "hessian"}
 
 
-def test_a_sweep_root_stands_for_its_runs(tmp_path):
-    from spaced_kd.probes.cli import run_dirs
-
-    for name in ("b/seed=0", "a/seed=1", "a/seed=0"):
-        (tmp_path / name / ".hydra").mkdir(parents=True)
-        (tmp_path / name / ".hydra" / "config.yaml").write_text("seed: 0\n")
-        (tmp_path / name / "checkpoints").mkdir()
-    (tmp_path / "stray" / ".hydra").mkdir(parents=True)  # no checkpoints: not a trained run
-    (tmp_path / "stray" / ".hydra" / "config.yaml").write_text("seed: 0\n")
-    assert run_dirs(tmp_path) == [tmp_path / "a/seed=0", tmp_path / "a/seed=1", tmp_path / "b/seed=0"]
-    assert run_dirs(tmp_path / "a/seed=0") == [tmp_path / "a/seed=0"]
-    assert run_dirs(tmp_path / "nothing") == [tmp_path / "nothing"]
+def _fake_run(folder, checkpoint=True):
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    if checkpoint:
+        (folder / "checkpoints").mkdir()
+        (folder / "checkpoints" / "last.pt").write_bytes(b"")
 
 
-def test_evaluate_yaml_states_the_dataclass_defaults():
+def test_a_sweep_root_stands_for_its_trained_runs(tmp_path):
+    for name in ("kd-spaced/seed-0", "kd-online/seed-1", "kd-online/seed-0"):
+        _fake_run(tmp_path / name)
+    _fake_run(tmp_path / "stray", checkpoint=False)  # no checkpoint: nothing to probe
+    root = tmp_path.resolve()
+    assert run_dirs(tmp_path) == [root / "kd-online/seed-0", root / "kd-online/seed-1", root / "kd-spaced/seed-0"]
+    assert run_dirs(tmp_path / "kd-online/seed-0") == [root / "kd-online/seed-0"]
+    # a run itself is taken even without a checkpoint: the runner then says what it lacks
+    assert run_dirs(tmp_path / "stray") == [root / "stray"]
+    with pytest.raises(UserError, match="does not exist"):
+        run_dirs(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no trained run under"):
+        run_dirs(tmp_path / "empty")
+
+
+def test_evaluate_yaml_states_only_what_differs_from_the_schema():
+    from hydra import compose, initialize_config_dir
+
+    from spaced_kd.checks import register_schema
+
     raw = yaml.safe_load((ROOT / "conf" / "evaluate.yaml").read_text())
-    raw.pop("defaults"), raw.pop("hydra"), raw.pop("run_dir")
-    defaults = OmegaConf.to_container(OmegaConf.structured(EvalConfig))
-    defaults.pop("run_dir")
-    assert raw == defaults
-    assert load_eval_config(None).bim.steps == 10
+    assert set(raw) == {"defaults", "hydra"}  # every setting's default lives in EvalConfig
+    register_schema("base_evaluate", EvalConfig)
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        composed = compose(config_name="evaluate")
+    assert OmegaConf.to_container(composed) == OmegaConf.to_container(OmegaConf.structured(EvalConfig))
+    assert load_eval_config(composed) == EvalConfig()

@@ -1,4 +1,9 @@
-"""`build_data`: a config → a ready dataset (source, hold-out, subsets, stream, augmentation)."""
+"""`build_data`: a config → a ready dataset (source, hold-out, subsets, stream, augmentation).
+
+The config's own values are checked where every config is (DatasetConfig.check, run by
+config.load_config); what is checked here needs the data: label range, subset and batch sizes
+against the split sizes, one mean/std value per channel.
+"""
 from __future__ import annotations
 
 import torch
@@ -13,31 +18,18 @@ from .stream import Stream
 from .tensor_data import TensorData
 
 
-def _check(cfg, batch_size: int, rotation: float) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-        raise UserError(f"trainer.batch_size must be an integer > 0, got {batch_size!r}")
-    if not rotation >= 0:
-        raise UserError(f"dataset.rotation must be >= 0 degrees, got {rotation!r}")
-    if cfg.crop_padding < 0:
-        raise UserError(f"dataset.crop_padding must be >= 0, got {cfg.crop_padding}")
-    if not 0 <= cfg.fill <= 255:
-        raise UserError(f"dataset.fill must be a uint8 value in [0, 255], got {cfg.fill}")
-    if cfg.image_size is not None and cfg.image_size <= 0:
-        raise UserError(f"dataset.image_size must be > 0, got {cfg.image_size}")
-    if cfg.num_workers < 0:
-        raise UserError(f"dataset.num_workers must be >= 0, got {cfg.num_workers}")
-    if not 0.0 <= cfg.val_fraction < 1.0:
-        raise UserError(f"dataset.val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
-
-
 def _stats(cfg, source: Arrays | Folders, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     mean = tuple(cfg.mean) if cfg.mean is not None else source.mean
     std = tuple(cfg.std) if cfg.std is not None else source.std
     if len(mean) != channels or len(std) != channels:
         raise UserError(f"dataset.mean and dataset.std need {channels} values for {cfg.name}, got {list(mean)} and {list(std)}")
-    if min(std) <= 0:
-        raise UserError(f"dataset.std values must be > 0, got {list(std)}")
     return mean, std
+
+
+def _subset_fits(key: str, n_keep: int | None, n: int, what: str) -> None:
+    # A subset larger than the split would silently train on less than the config says.
+    if n_keep is not None and n_keep > n:
+        raise UserError(f"{key}={n_keep} is larger than {what} ({n} samples); lower it or remove it")
 
 
 def _labels(source: Arrays | Folders) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,10 +39,9 @@ def _labels(source: Arrays | Folders) -> tuple[torch.Tensor, torch.Tensor]:
             torch.tensor([y for _, y in source.test], dtype=torch.int64))
 
 
-def build_data(cfg, *, batch_size: int, seed: int, device: torch.device, rotation: float | None = None) -> Data:
-    """`rotation`, when given, overrides cfg.rotation (a recipe switch)."""
-    rotation = float(cfg.rotation if rotation is None else rotation)
-    _check(cfg, batch_size, rotation)
+def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data:
+    """`cfg`: a DatasetConfig whose own values are checked (DatasetConfig.check)."""
+    rotation = float(cfg.rotation)
     device = torch.device(device)
     source = SOURCES.get(cfg.name)(cfg)
     if isinstance(source, Arrays) and cfg.image_size:
@@ -59,10 +50,14 @@ def build_data(cfg, *, batch_size: int, seed: int, device: torch.device, rotatio
     train_y, test_y = _labels(source)
     if train_y.numel() == 0 or test_y.numel() == 0:
         raise UserError(f"dataset {cfg.name}: the {'train' if train_y.numel() == 0 else 'test'} split is empty")
-    top = int(max(train_y.max(), test_y.max()))
-    if top >= source.num_classes or int(min(train_y.min(), test_y.min())) < 0:
-        raise UserError(f"dataset {cfg.name}: labels must be in [0, {source.num_classes}), found {top}")
+    low, top = int(min(train_y.min(), test_y.min())), int(max(train_y.max(), test_y.max()))
+    if top >= source.num_classes or low < 0:
+        raise UserError(f"dataset {cfg.name}: labels must be in [0, {source.num_classes}), "
+                        f"found {low if low < 0 else top}")
     train_idx, val_idx = hold_out(train_y, cfg.val_fraction, cfg.split_seed)
+    held = " after the dataset.val_fraction hold-out" if val_idx.numel() else ""
+    _subset_fits("dataset.train_subset", cfg.train_subset, train_idx.numel(), f"the training set of {cfg.name}{held}")
+    _subset_fits("dataset.test_subset", cfg.test_subset, test_y.numel(), f"the test set of {cfg.name}")
     train_idx = train_idx[subset(train_y[train_idx], cfg.train_subset, cfg.split_seed)]
     test_idx = subset(test_y, cfg.test_subset, cfg.split_seed, test=True)
     parts = {"train": train_idx, "test": test_idx}

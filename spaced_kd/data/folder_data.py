@@ -3,14 +3,19 @@
 The batch sampler walks the requested steps lazily and hands each sample (t, index, seed), where
 the seed comes from the step's generator and the sample's position; workers return uint8, and
 rotation and normalisation run batched on the device, as for in-memory sources.
+
+An unreadable image is returned by the worker as an `_Unreadable` value instead of raised: the
+DataLoader would re-raise it wrapped in the worker's traceback, and the user is owed one line.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import UserError
 from .augment import Normalise, rotate
 from .base import Data
 from .folder_transforms import eval_image, train_image
@@ -27,14 +32,31 @@ def step_params(stream: Stream, t: int, batch: int, rotation: float) -> tuple[to
     return seeds, angles
 
 
+class _Unreadable(NamedTuple):
+    message: str  # the one-line UserError of spaced_kd.data.images.open_image, naming the file
+
+
+def _decoded(decode, *args) -> torch.Tensor | _Unreadable:
+    try:
+        return decode(*args)
+    except UserError as exc:
+        return _Unreadable(str(exc))
+
+
+def _raise_unreadable(x: torch.Tensor | _Unreadable) -> torch.Tensor:
+    if isinstance(x, _Unreadable):
+        raise UserError(x.message)
+    return x
+
+
 class _TrainSet(Dataset):
     def __init__(self, samples: Samples, size: int, flip: bool):
         self.samples, self.size, self.flip = samples, size, flip
 
-    def __getitem__(self, item: tuple[int, int, int]) -> tuple[int, torch.Tensor, int]:
+    def __getitem__(self, item: tuple[int, int, int]) -> tuple[int, torch.Tensor | _Unreadable, int]:
         t, index, seed = item
         path, label = self.samples[index]
-        return t, train_image(path, seed, self.size, self.flip), label
+        return t, _decoded(train_image, path, seed, self.size, self.flip), label
 
 
 class _EvalSet(Dataset):
@@ -44,9 +66,9 @@ class _EvalSet(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | _Unreadable, int]:
         path, label = self.samples[index]
-        return eval_image(path, self.size), label
+        return _decoded(eval_image, path, self.size), label
 
 
 class _StepBatches:
@@ -62,8 +84,19 @@ class _StepBatches:
             yield [(int(t), int(i), int(s)) for i, s in zip(idx.tolist(), seeds.tolist())]
 
 
-def _collate(items: list[tuple[int, torch.Tensor, int]]) -> tuple[int, torch.Tensor, torch.Tensor]:
-    return items[0][0], torch.stack([x for _, x, _ in items]), torch.tensor([y for _, _, y in items])
+def _first_unreadable(images: Iterable) -> _Unreadable | None:
+    return next((x for x in images if isinstance(x, _Unreadable)), None)
+
+
+def _collate(items: list[tuple[int, torch.Tensor | _Unreadable, int]]) -> tuple[int, torch.Tensor | _Unreadable, torch.Tensor]:
+    bad = _first_unreadable(x for _, x, _ in items)
+    images = bad if bad is not None else torch.stack([x for _, x, _ in items])
+    return items[0][0], images, torch.tensor([y for _, _, y in items])
+
+
+def _eval_collate(items: list[tuple[torch.Tensor | _Unreadable, int]]) -> tuple[torch.Tensor | _Unreadable, torch.Tensor]:
+    bad = _first_unreadable(x for x, _ in items)
+    return (bad if bad is not None else torch.stack([x for x, _ in items])), torch.tensor([y for _, y in items])
 
 
 class FolderData(Data):
@@ -78,8 +111,8 @@ class FolderData(Data):
         self.normalise, self.num_workers = normalise, num_workers
         self._train_set = _TrainSet(splits["train"], image_size, flip)
 
-    def _finish(self, t: int, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = x.to(self.device, non_blocking=True)
+    def _finish(self, t: int, x: torch.Tensor | _Unreadable, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _raise_unreadable(x).to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
         if self.rotation > 0:
             _, angles = step_params(self.stream, t, x.shape[0], self.rotation)
@@ -107,6 +140,8 @@ class FolderData(Data):
 
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._check_split(split)
-        loader = self._loader(_EvalSet(self._splits[split], self.image_size), batch_size=batch_size, shuffle=False)
+        loader = self._loader(_EvalSet(self._splits[split], self.image_size), batch_size=batch_size, shuffle=False,
+                              collate_fn=_eval_collate)
         for x, y in loader:
+            x = _raise_unreadable(x)
             yield self.normalise(x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)

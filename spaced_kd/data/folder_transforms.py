@@ -12,13 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .images import open_image
+
 SCALE = (0.08, 1.0)  # Inception-style random-resized-crop area and aspect ranges
 RATIO = (3 / 4, 4 / 3)
-
-
-def load_rgb(path: str) -> Image.Image:
-    with Image.open(path) as img:
-        return img.convert("RGB")
 
 
 def to_uint8_tensor(img: Image.Image) -> torch.Tensor:
@@ -51,7 +48,7 @@ def crop_box(width: int, height: int, rng: random.Random) -> tuple[int, int, int
 
 def train_image(path: str, seed: int, size: int, flip: bool) -> torch.Tensor:
     rng = random.Random(seed)
-    img = load_rgb(path)
+    img = open_image(path)
     # PIL's resize with a box crops and resizes in one pass (antialiased when shrinking).
     img = img.resize((size, size), Image.BILINEAR, box=crop_box(*img.size, rng))
     if rng.random() < 0.5 and flip:  # drawn even when flip is off, so crops don't move
@@ -61,7 +58,7 @@ def train_image(path: str, seed: int, size: int, flip: bool) -> torch.Tensor:
 
 def eval_image(path: str, size: int) -> torch.Tensor:
     """Resize the short side to size·256/224, then centre-crop size×size (the standard ImageNet eval)."""
-    img = load_rgb(path)
+    img = open_image(path)
     short = int(size * 256 / 224)
     w, h = img.size
     new = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from ..errors import UserError
+from .. import checks
 from ..registry import Registry
 
 Builder = Callable[..., nn.Module]
@@ -42,10 +42,8 @@ def build_self_model(name: str, *, num_classes: int, in_channels: int, image_siz
 
 def _check(name: str, num_classes: int, in_channels: int, image_size: int, width: float, drop_path: float) -> None:
     # Bad sizes would otherwise surface as a shape error deep inside a conv or timm's patch embed.
+    # The config checks width and drop_path too; builders are also called directly (tests, tools).
     for key, value in (("num_classes", num_classes), ("in_channels", in_channels), ("image_size", image_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"model {name!r}: {key} must be a positive integer, got {value!r}")
-    if not width > 0:
-        raise UserError(f"model {name!r}: width must be > 0, got {width!r}")
-    if not 0.0 <= drop_path < 1.0:
-        raise UserError(f"model {name!r}: drop_path must be in [0, 1), got {drop_path!r}")
+        checks.integer(f"model {name!r}: {key}", value, 1)
+    checks.positive(f"model {name!r}: width", width)
+    checks.in_range(f"model {name!r}: drop_path", drop_path, 0.0, 1.0, high_open=True)

@@ -5,28 +5,27 @@
 
 Each probe is one file that registers itself in `PROBES` (spaced_kd/probes/base.py) with a settings
 check (run before any network is loaded) and a function (context, settings) → (result, info, console
-line); `run_probes` (runner.py) loads the run, runs the probes and merges each result into
-probes.json. The command line is `python evaluate.py run_dir=RUN probe=…` (conf/evaluate.yaml).
+line); runner.py imports them all, loads the run, runs the probes and merges each result into
+probes.json through spaced_kd.rundir. The command line is `python evaluate.py run_dir=RUN probe=…`
+(cli.py; every setting in config.py).
 
-Names are imported on first use, so `evaluate.py --help` and `--cfg` don't pay for torch.
+This package's own names are the light ones (settings, no torch), so that evaluate.py starts,
+answers --help and checks its settings without loading torch; `run_probes` imports the runner
+when it is called.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
 
-_WHERE = {
-    "PROBES": "base", "CORRUPTIONS": "base", "Context": "base", "Probe": "base", "evaluate": "base",
-    "ALL_PROBES": "config", "EvalConfig": "config", "load_eval_config": "config", "probe_names": "config",
-    "run_probes": "runner", "check_settings": "runner", "merge_probes": "runner", "probes_file": "runner",
-    "read_probes": "runner",
-}
-__all__ = ["ALL_PROBES", "CORRUPTIONS", "Context", "EvalConfig", "PROBES", "Probe", "check_settings", "evaluate",
-           "load_eval_config", "merge_probes", "probe_names", "probes_file", "read_probes", "run_probes"]
+from .config import ALL_PROBES, EvalConfig, load_eval_config, probe_names
+
+__all__ = ["ALL_PROBES", "EvalConfig", "load_eval_config", "probe_names", "run_probes"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    importlib.import_module(f"{__name__}.runner")  # registers every probe
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+def run_probes(run_dir: str | Path, names: Iterable[str] | str | None = None, cfg: Any = None, *,
+               echo: Optional[Callable[[str], None]] = print) -> dict:
+    """spaced_kd.probes.runner.run_probes (see there), imported on the first call."""
+    from .runner import run_probes as run
+
+    return run(run_dir, names, cfg, echo=echo)

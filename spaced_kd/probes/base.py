@@ -1,4 +1,4 @@
-"""What every probe shares: the registries, the context a probe runs in, a plain evaluation loop."""
+"""What every probe shares: the probe registry, the context a probe runs in, a plain evaluation loop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ class Probe(NamedTuple):
 
 
 PROBES: Registry = Registry("probe")
-CORRUPTIONS: Registry = Registry("corruption")
 
 
 def probe(name: str, check: Callable[[Any], None]):

@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import checks
 from ..errors import UserError
 from .base import probe
-from .config import BIMConfig, check_int, check_number
+from .config import BIMConfig
 
 
 def bim_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
@@ -64,13 +65,12 @@ def bim_accuracy(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.T
 
 
 def check(s: BIMConfig) -> None:
-    check_number("bim.eps", s.eps)
-    check_number("bim.alpha", s.alpha)
-    check_int("bim.steps", s.steps, 0)
+    checks.at_least("bim.eps", s.eps, 0.0)
+    checks.at_least("bim.alpha", s.alpha, 0.0)
+    checks.integer("bim.steps", s.steps, 0)
     if s.eps > 1:
         raise UserError(f"bim.eps is in pixel units [0, 1] (8/255 = {8 / 255:.4f}), got {s.eps}")
-    if s.max_samples is not None:
-        check_int("bim.max_samples", s.max_samples, 1)
+    checks.optional(checks.integer, "bim.max_samples", s.max_samples, 1)
 
 
 @probe("bim", check)

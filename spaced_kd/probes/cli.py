@@ -1,7 +1,6 @@
 """The Hydra task behind evaluate.py: probes on run directories, errors reported as one line."""
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -10,48 +9,45 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from .. import rundir
 from ..errors import UserError
 
 # Run directories of this process whose probes failed (in a sweep or under a root): {run_dir: reason}.
 FAILED: dict[str, str] = {}
 
 
-def _quote(path: str) -> str:
-    return f'"{path}"' if "'" in path else f"'{path}'"
-
-
 def list_overrides(argv: list[str]) -> list[str]:
-    """Command-line conveniences, applied before Hydra parses the overrides:
-
-    - `probe=a,b` means the list [a,b] (not a sweep over probes, even with -m);
-    - `run_dir=…` values are quoted, so paths from train.py sweeps (`kd=spaced/seed=0`, with '=')
-      parse: an existing path is taken whole (commas included), otherwise the value is split at
-      commas into a sweep (`-m run_dir=A,B`).
-    Values already quoted, bracketed or written as Hydra functions are left alone."""
+    """`probe=a,b` means the list [a,b], not a sweep over probes (even with -m): a sweep would run
+    each probe in its own process and load the run once per probe. Applied before Hydra parses
+    the overrides; values already bracketed, quoted or written as Hydra functions are left alone."""
     out = []
     for arg in argv:
         key, sep, value = arg.partition("=")
         plain = sep and value and not value.startswith(("[", "'", '"')) and "(" not in value
         if plain and key in ("probe", "+probe", "++probe") and "," in value:
             arg = f"{key}=[{value}]"
-        elif plain and key in ("run_dir", "+run_dir", "++run_dir"):
-            parts = [value] if os.path.exists(value) else value.split(",")
-            arg = f"{key}={','.join(_quote(p) for p in parts)}"
         out.append(arg)
     return out
 
 
 def run_dirs(path: str | Path) -> list[Path]:
-    """A run directory → [it]; a folder holding runs (a sweep root) → every run beneath it, sorted."""
-    path = Path(path)
-    if (path / ".hydra" / "config.yaml").exists() or not path.is_dir():
-        return [path]
-    runs = sorted(p.parent.parent for p in path.rglob(".hydra/config.yaml") if (p.parent.parent / "checkpoints").is_dir())
-    return runs or [path]
+    """The runs `path` stands for: itself if it is a run directory, else every run beneath it
+    that has a checkpoint (an untrained or failed-at-start run has nothing to probe)."""
+    try:
+        found = [run for _, run in rundir.find_runs([path])]
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist (give a run directory or a folder of runs)") from None
+    if found == [Path(path).resolve()]:
+        return found  # a run itself: restore says what it lacks, if anything
+    runs = [run for run in found if (run / rundir.CHECKPOINT).is_file()]
+    if not runs:
+        raise UserError(f"no trained run under {path} (no run directory with {rundir.CHECKPOINT})")
+    return runs
 
 
 def evaluate_task(cfg: DictConfig) -> None:
-    from . import check_settings, load_eval_config, probe_names, run_probes
+    from .config import load_eval_config, probe_names
+    from .runner import check_settings, run_probes  # torch: only once a run is to be probed
 
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     run_dir = None if OmegaConf.is_missing(cfg, "run_dir") else cfg.run_dir

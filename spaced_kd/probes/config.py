@@ -1,13 +1,16 @@
-"""Typed settings of `evaluate.py` and of each probe (the defaults of conf/evaluate.yaml)."""
+"""Typed settings of `evaluate.py` and of each probe: the one place their defaults live.
+
+evaluate.py registers `EvalConfig` as `base_evaluate` (checks.register_schema); conf/evaluate.yaml
+states only what differs. Each probe checks its own section (the `check` it registers with).
+"""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
-from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
+from .. import checks
 from ..errors import UserError
 
 ALL_PROBES = ["flatness", "corruptions", "bim", "hessian"]
@@ -67,49 +70,35 @@ class HessianConfig:
 
 @dataclass
 class EvalConfig:
-    run_dir: Optional[str] = MISSING  # required on the command line; run_probes takes it as an argument
+    run_dir: Optional[str] = None  # a run directory or a folder of runs; required on the command line
     probe: Any = field(default_factory=lambda: list(ALL_PROBES))  # list, "a,b" or "all"
-    role: str = "student"  # student | teacher (peer mode); self mode has one network
-    device: Optional[str] = None  # null: the run's trainer.device
+    role: str = "student"  # student | teacher (peer mode); self mode has one network (its deepest head)
+    device: Optional[str] = None  # null: the run's trainer.device (auto: CUDA when visible)
     threads: Optional[int] = None  # CPU threads for torch; null: the run's trainer.threads, else torch's default
     batch_size: int = 256
+    allow_unfinished: bool = False  # probe a run whose training has not completed (its last checkpoint)
     flatness: FlatnessConfig = field(default_factory=FlatnessConfig)
     corruptions: CorruptionsConfig = field(default_factory=CorruptionsConfig)
     bim: BIMConfig = field(default_factory=BIMConfig)
     hessian: HessianConfig = field(default_factory=HessianConfig)
 
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    head = text[0] if text else type(exc).__name__
-    key = next((ln.split(":", 1)[1].strip() for ln in text if ln.strip().startswith("full_key:")), "")
-    return f"{key}: {head}" if key else head
+    def check(self) -> None:
+        checks.optional(checks.integer, "threads", self.threads, 1)
+        checks.integer("batch_size", self.batch_size, 1)
+        checks.choice("role", self.role, ["student", "teacher"])
+        checks.optional(checks.choice, "device", self.device, ["auto", "cpu", "cuda"])
 
 
 def load_eval_config(cfg: DictConfig | dict | EvalConfig | None = None) -> EvalConfig:
     """Hydra's DictConfig (or a plain dict of overrides) → checked `EvalConfig`."""
     if isinstance(cfg, EvalConfig):
         return cfg
-    raw = OmegaConf.create({}) if cfg is None else (cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg))
-    if "hydra" in raw:
-        raw = OmegaConf.masked_copy(raw, [k for k in raw if k != "hydra"])
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(EvalConfig), raw)
-        if OmegaConf.is_missing(merged, "run_dir"):
-            merged.run_dir = None
-        conf: EvalConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
-    except OmegaConfBaseException as exc:
-        raise UserError(f"bad config value {_one_line(exc)}") from None
-    if conf.threads is not None and conf.threads <= 0:
-        raise UserError(f"threads must be an integer > 0 or null, got {conf.threads!r}")
-    if not isinstance(conf.batch_size, int) or conf.batch_size <= 0:
-        raise UserError(f"batch_size must be an integer > 0, got {conf.batch_size!r}")
-    return conf
+    return checks.load_typed(cfg, EvalConfig)
 
 
 def probe_names(value: Any) -> list[str]:
     """`probe` as given (list, "a,b", "all") → known names in order, unknown → UserError."""
-    from . import PROBES  # through the package: every probe is registered by then
+    from .runner import PROBES  # the runner imports every probe: all are registered by then
 
     if value is None:
         items: list[str] = []
@@ -127,25 +116,3 @@ def probe_names(value: Any) -> list[str]:
         if name not in out:
             out.append(name)
     return out
-
-
-def _number(name: str, value: Any, low: float = 0.0, strict: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (strict and value == low):
-        raise UserError(f"{name} must be a number {'>' if strict else '>='} {low:g}, got {value!r}")
-
-
-def check_int(name: str, value: Any, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise UserError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def check_number(name: str, value: Any, low: float = 0.0, strict: bool = False) -> None:
-    _number(name, value, low, strict)
-
-
-def register_eval_defaults() -> None:
-    """Every evaluate.py key with its default, as `base_evaluate` for conf/evaluate.yaml."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="base_evaluate", node=OmegaConf.to_container(OmegaConf.structured(EvalConfig)))

@@ -24,9 +24,10 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from .. import checks
 from ..errors import UserError
 from .base import evaluate, probe
-from .config import FlatnessConfig, check_int, check_number
+from .config import FlatnessConfig
 
 _SEED_STRIDE = 1_000_003
 
@@ -113,14 +114,12 @@ def check(s: FlatnessConfig) -> None:
     if not s.sigmas:
         raise UserError("flatness.sigmas is empty; give noise levels, e.g. [0,0.01,0.05,0.1]")
     for sigma in s.sigmas:
-        check_number("flatness.sigmas values", sigma)
+        checks.at_least("flatness.sigmas values", sigma, 0.0)
     if list(s.sigmas) != sorted(s.sigmas):
         raise UserError(f"flatness.sigmas must be increasing, got {list(s.sigmas)}")
-    check_int("flatness.samples", s.samples, 1)
-    if s.bn not in ("eval", "recalibrate"):
-        raise UserError(f"flatness.bn={s.bn!r} is not allowed; choose one of: eval, recalibrate")
-    if s.max_samples is not None:
-        check_int("flatness.max_samples", s.max_samples, 1)
+    checks.integer("flatness.samples", s.samples, 1)
+    checks.choice("flatness.bn", s.bn, ["eval", "recalibrate"])
+    checks.optional(checks.integer, "flatness.max_samples", s.max_samples, 1)
 
 
 class _AsFloat:

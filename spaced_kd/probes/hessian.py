@@ -23,9 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import checks
 from ..errors import UserError
 from .base import probe
-from .config import HessianConfig, check_int, check_number
+from .config import HessianConfig
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -127,11 +128,11 @@ def top_eigenvalue(model: nn.Module, loss_fn: LossFn, batches: Sequence[Batch], 
 
 
 def check(s: HessianConfig) -> None:
-    check_int("hessian.probes", s.probes, 1)
-    check_int("hessian.batches", s.batches, 1)
-    check_int("hessian.batch_size", s.batch_size, 1)
-    check_int("hessian.power_iters", s.power_iters, 1)
-    check_number("hessian.tol", s.tol)
+    checks.integer("hessian.probes", s.probes, 1)
+    checks.integer("hessian.batches", s.batches, 1)
+    checks.integer("hessian.batch_size", s.batch_size, 1)
+    checks.integer("hessian.power_iters", s.power_iters, 1)
+    checks.at_least("hessian.tol", s.tol, 0.0)
     if not (isinstance(s.confidence, float) and 0 < s.confidence < 1):
         raise UserError(f"hessian.confidence must be in (0, 1), got {s.confidence!r}")
 

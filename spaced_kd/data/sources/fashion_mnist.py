@@ -6,6 +6,7 @@ default root; under a root it accepts the files directly or torchvision's Fashio
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,15 +38,17 @@ def _complete(directory: Path) -> dict[str, Path] | None:
     return found if all(found.values()) else None  # type: ignore[return-value]
 
 
-def read_idx(path: Path) -> np.ndarray:
+def read_idx(path: Path, ndim: int) -> np.ndarray:
     """The IDX format: 2 zero bytes, a type code (0x08 = uint8), the number of dims, big-endian
-    int32 sizes, then the data."""
+    int32 sizes, then the data. `ndim`: 3 for an image file, 1 for a label file."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise UserError(f"dataset fashion_mnist: {path} is not a uint8 IDX file")
-    ndim = raw[3]
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # not gzip, a cut gzip stream, a bad checksum
+        raise UserError(f"dataset fashion_mnist: cannot read {path} ({type(exc).__name__}: {exc})") from None
+    if len(raw) < 4 + 4 * ndim or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] != ndim:
+        raise UserError(f"dataset fashion_mnist: {path} is not a uint8 IDX file of {ndim} dimension(s)")
     shape = tuple(int(s) for s in np.frombuffer(raw, ">i4", count=ndim, offset=4))
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
@@ -73,6 +76,11 @@ def fashion_mnist(cfg) -> Arrays:
         raise missing(cfg.name, "Fashion-MNIST IDX files", where,
                       f"{FILES['train_x']}[.gz] and the 3 other IDX files",
                       f"apt install dataset-fashion-mnist, or {HOW_DOWNLOAD}")
-    arr = {key: torch.from_numpy(read_idx(path).copy()) for key, path in files.items()}
+    arr = {key: torch.from_numpy(read_idx(path, 3 if key.endswith("_x") else 1).copy())
+           for key, path in files.items()}
+    for split in ("train", "test"):
+        if arr[f"{split}_x"].shape[0] != arr[f"{split}_y"].shape[0]:
+            raise UserError(f"dataset fashion_mnist: {files[split + '_x']} holds {arr[split + '_x'].shape[0]} images "
+                            f"but {files[split + '_y']} {arr[split + '_y'].shape[0]} labels")
     return Arrays(arr["train_x"].unsqueeze(1), arr["train_y"].long(), arr["test_x"].unsqueeze(1),
                   arr["test_y"].long(), num_classes=10, mean=MEAN, std=STD)

@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from ...errors import UserError
+from ..images import open_image
 from ..roots import HOW_DOWNLOAD, missing, root_of
 from ..source import IMAGENET_MEAN, IMAGENET_STD, SOURCES, Arrays
 
@@ -27,11 +28,17 @@ SIZE = 64
 
 
 def _decode(path: str) -> np.ndarray:
-    with Image.open(path) as img:
-        img = img.convert("RGB")  # a few Tiny-ImageNet images are grayscale
-        if img.size != (SIZE, SIZE):
-            img = img.resize((SIZE, SIZE), Image.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+    img = open_image(path, "RGB")  # a few Tiny-ImageNet images are grayscale
+    if img.size != (SIZE, SIZE):
+        img = img.resize((SIZE, SIZE), Image.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"dataset tiny_imagenet: cannot read {path} as text ({type(exc).__name__})") from None
 
 
 def _decode_all(paths: list[str]) -> torch.Tensor:
@@ -41,6 +48,13 @@ def _decode_all(paths: list[str]) -> torch.Tensor:
         for i, arr in enumerate(pool.map(_decode, paths)):
             out[i] = arr
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def _plain(name: str, where: Path) -> str:
+    # Names from the text files become path parts: "../x" or "/x" would read outside the dataset.
+    if name in (".", "..") or "/" in name or "\\" in name:
+        raise UserError(f"dataset tiny_imagenet: {where} names {name!r}, which is not a plain file or folder name")
+    return name
 
 
 def _train_files(base: Path, wnids: list[str]) -> tuple[list[str], list[int]]:
@@ -58,13 +72,13 @@ def _train_files(base: Path, wnids: list[str]) -> tuple[list[str], list[int]]:
 
 def _val_files(base: Path, index: dict[str, int]) -> tuple[list[str], list[int]]:
     paths, labels = [], []
-    for n, line in enumerate((base / "val" / "val_annotations.txt").read_text().splitlines(), 1):
+    for n, line in enumerate(_lines(base / "val" / "val_annotations.txt"), 1):
         parts = line.split()
         if not parts:
             continue
         if len(parts) < 2 or parts[1] not in index:
             raise UserError(f"dataset tiny_imagenet: val_annotations.txt line {n} names no class of wnids.txt: {line.strip()!r}")
-        paths.append(str(base / "val" / "images" / parts[0]))
+        paths.append(str(base / "val" / "images" / _plain(parts[0], base / "val" / "val_annotations.txt")))
         labels.append(index[parts[1]])
     return paths, labels
 
@@ -81,13 +95,10 @@ def tiny_imagenet(cfg) -> Arrays:
     for path in needed:
         if not path.is_file():
             raise missing(cfg.name, "Tiny-ImageNet files", root, path, f"unzip {URL} there, or {HOW_DOWNLOAD}")
-    wnids = sorted({w.strip() for w in (base / "wnids.txt").read_text().split() if w.strip()})
+    wnids = sorted({_plain(w, base / "wnids.txt") for line in _lines(base / "wnids.txt") for w in line.split()})
     index = {w: i for i, w in enumerate(wnids)}
     train_paths, train_labels = _train_files(base, wnids)
     val_paths, val_labels = _val_files(base, index)
-    try:
-        train_x, test_x = _decode_all(train_paths), _decode_all(val_paths)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"dataset tiny_imagenet: cannot read an image: {str(exc).splitlines()[0]}") from None
+    train_x, test_x = _decode_all(train_paths), _decode_all(val_paths)  # a bad image: UserError naming it
     return Arrays(train_x, torch.tensor(train_labels), test_x, torch.tensor(val_labels),
                   num_classes=len(wnids), mean=IMAGENET_MEAN, std=IMAGENET_STD)
