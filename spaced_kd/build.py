@@ -76,7 +76,7 @@ def load_teacher_weights(path: str, teacher: nn.Module) -> None:
     file = p / rundir.CHECKPOINT if p.is_dir() else p
     if not file.exists():
         raise UserError(f"teacher.checkpoint={path}: no checkpoint at {file}")
-    state = checkpoint.load(file, what="teacher.checkpoint")
+    state = checkpoint.load(file, what="teacher.checkpoint", hint="point teacher.checkpoint at a spaced-kd run")
     models = state.get("learner", {}).get("models") if isinstance(state.get("learner"), dict) else None
     weights = None
     if isinstance(models, dict):

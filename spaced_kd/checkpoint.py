@@ -3,6 +3,7 @@ tensors, numbers, strings and containers, never code)."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,19 +28,28 @@ def save(path: Path, state: dict[str, Any]) -> None:
         f.write(buf.getbuffer())
 
 
-def load(path: Path, map_location: str | torch.device = "cpu", what: str = "checkpoint") -> Optional[dict[str, Any]]:
+RESUME_HINT = "move it away, or set trainer.resume=false to train this run again from the start"
+
+
+def load(path: Path, map_location: str | torch.device = "cpu", what: str = "checkpoint",
+         hint: str = RESUME_HINT) -> Optional[dict[str, Any]]:
     """The checkpoint at `path`, None if there is none; a damaged or foreign file is a UserError."""
     if not path.exists():
         return None
-    hint = ("use another file" if what != "checkpoint"
-            else "move it away, or set trainer.resume=false to train this run again from the start")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, pickle garbage, objects that are not plain data
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if len(reason) > 100:
-            reason = reason[:100].rsplit(" ", 1)[0] + " …"
-        raise UserError(f"{what} {path} is unreadable ({reason}); {hint}") from None
+        raise UserError(f"{what} {path} is unreadable ({_reason(exc)}); {hint}") from None
     if not isinstance(state, dict) or state.get("format") not in READABLE:
         raise UserError(f"{what} {path} is not a spaced-kd checkpoint; {hint}")
     return state
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    # weights_only refused a global: name it (torch's own text goes on to advise weights_only=False)
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"it would call {refused.group(1)}; nothing in it was run"
+    reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return reason if len(reason) <= 100 else reason[:100].rsplit(" ", 1)[0] + " …"

@@ -62,7 +62,8 @@ def snapshot(run_dir: str | Path) -> Snapshot:
         raise UserError(f"{run_dir} has no checkpoint ({rundir.CHECKPOINT}); train it first")
     try:
         with rundir.RunLock(run_dir, timeout=LOCK_WAIT_S):
-            state = checkpoint.load(path, what="the run's checkpoint")  # weights_only: never runs code
+            state = checkpoint.load(path, what="the run's checkpoint",  # weights_only: never runs code
+                                    hint="train the run again, or probe another run")
             summary = rundir.read_summary(run_dir, strict=True)
             ident = _file_id(path)
     except rundir.RunLocked as exc:

@@ -89,7 +89,7 @@ def test_output_dir_given_with_plus_prefixes(tmp_path):
 
 
 @pytest.mark.parametrize("content, says", [
-    ({"weights": [1, 2, 3]}, "is not a spaced-kd checkpoint"),
+    ({"weights": [1, 2, 3]}, "is not a spaced-kd checkpoint; point teacher.checkpoint at a spaced-kd run"),
     ({"format": 2, "config": {}, "engine": {}}, "holds no trained network"),
 ])
 def test_teacher_checkpoint_of_the_wrong_format(tmp_path, content, says):

@@ -186,4 +186,5 @@ def test_checkpoints_cannot_carry_code(tmp_path):
     (d / "checkpoints").mkdir(parents=True)
     torch.save({"format": 2, "config": {}, "learner": Evil()}, d / rundir.CHECKPOINT)
     line = one_line_error(train(*FAST, f"hydra.run.dir={d}"))
-    assert "unreadable" in line and not marker.exists()
+    assert "unreadable" in line and "it would call" in line and "nothing in it was run" in line
+    assert not marker.exists()
