@@ -48,7 +48,7 @@ def load(path: Path, map_location: str | torch.device = "cpu", what: str = "chec
 def _reason(exc: Exception) -> str:
     text = str(exc)
     # weights_only refused a global: name it (torch's own text goes on to advise weights_only=False)
-    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    refused = re.search(r"(?:unsupported GLOBAL|Unsupported global: GLOBAL) ([\w.]+)", text)
     if refused:
         return f"it would call {refused.group(1)}; nothing in it was run"
     reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -51,7 +51,7 @@ def test_the_readme_command_refuses_a_missing_root(tmp_path):
 def test_the_readme_command_runs_on_a_real_tiny_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "kd=none,online,spaced", "interval=0.5,1", "seed=0,1",
-           "trainer.epochs=1", "dataset.train_subset=200", "dataset.test_subset=100", "trainer.batch_size=50",
+           "trainer.epochs=2", "dataset.train_subset=200", "dataset.test_subset=100", "trainer.batch_size=50",
            "trainer.progress=false", f"hydra.sweep.dir={sweep}"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
