@@ -4,6 +4,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
+import torch
+
 from spaced_kd.build import build
 from spaced_kd.conf_store import register
 from spaced_kd.config import load_config
@@ -66,3 +68,49 @@ def test_official_uses_the_release_losses_and_schedule():
                             "recipe": {"self_soft_ce": True, "self_kd_offset": True, "drop_last_block": True}}))
     assert sk.learner.loss.logit is soft_ce
     assert sk.plan.first_block == sk.steps_per_epoch
+
+
+# ---- each release switch applies only in the pipeline where the release has it (spaced_kd/recipe.py)
+from spaced_kd import recipe  # noqa: E402
+
+OFFICIAL = ("recipe=official",)
+
+
+def test_rotation_only_for_online_kd_resnets_on_cifar_and_imagenet():
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=cifar100", "model=resnet18")).rotation == 15
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=imagenet100", "model=resnet18")).rotation == 15
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=tiny_imagenet", "model=resnet18")).rotation == 0
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=cifar100", "kd_mode=self")).rotation == 0
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=cifar100", "model=deit_tiny")).rotation == 0
+    assert recipe.data_config(composed(*OFFICIAL, "dataset=cifar100", "teacher=deit_tiny")).rotation == 0
+    assert recipe.data_config(composed("dataset=cifar100")).rotation == 0
+
+
+def test_softmax_input_kl_never_for_vits():
+    assert recipe.peer_logit_loss(composed(*OFFICIAL, "model=resnet18")) == "kl_softmax_input"
+    assert recipe.peer_logit_loss(composed(*OFFICIAL, "model=deit_tiny")) is None
+    assert recipe.peer_logit_loss(composed(*OFFICIAL, "model=pit_tiny")) is None
+    assert recipe.peer_logit_loss(composed(*OFFICIAL, "loss=l1")) is None  # another logit term chosen
+
+
+def test_pytorch_init_for_online_kd_resnets_only():
+    assert recipe.pytorch_init(composed(*OFFICIAL))
+    assert not recipe.pytorch_init(composed(*OFFICIAL, "kd_mode=self"))
+    assert not recipe.pytorch_init(composed(*OFFICIAL, "model=deit_tiny"))
+    base = {"dataset": {"name": "digits", "train_subset": 64}, "trainer": {"epochs": 2, "batch_size": 32,
+            "device": "cpu"}, "kd": {"name": "none"}}
+    kaiming = build(load_config(base)).learner.student
+    default = build(load_config({**base, "recipe": {"pytorch_init": True}})).learner.student
+    conv = lambda net: [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1].weight
+    # a 64→64 3×3 conv: fan-out Kaiming std √(2/576) ≈ 0.059; PyTorch's kaiming_uniform(a=√5) ≈ 0.024
+    assert conv(kaiming).std() > 2 * conv(default).std()
+
+
+def test_self_kd_first_block_is_steps_per_epoch_mod_s():
+    base = {"dataset": {"name": "digits", "train_subset": 224}, "trainer": {"epochs": 3, "batch_size": 32,
+            "device": "cpu"}, "kd_mode": {"name": "self"}, "recipe": {"self_kd_offset": True}}
+    for interval, first in ((0.5, 7 % 4), (1.0, 7), (1.5, 7)):  # 7 steps/epoch; s = 4, 7, 11 steps
+        s = build(load_config({**base, "interval": interval}))
+        assert s.steps_per_epoch == 7 and s.plan.first_block == first, (interval, s.plan.first_block)
+    peer = build(load_config({**base, "kd_mode": {"name": "peer"}, "interval": 0.5}))
+    assert peer.plan.first_block is None
