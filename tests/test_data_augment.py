@@ -143,3 +143,20 @@ def test_global_rng_is_not_disturbed():
     d.train_batch(0)
     list(d.train_batches(range(3)))
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_epoch_at_once_batches_equal_the_step_by_step_transform():
+    """TensorData draws an epoch's parameters in one go; every batch, the short last one and the
+    ones across an epoch boundary included, equals the step's own draw."""
+    from spaced_kd.config import DatasetConfig
+    from spaced_kd.data import build_data
+
+    data = build_data(DatasetConfig(name="digits", train_subset=200, rotation=10.0), batch_size=64, seed=5,
+                      device=torch.device("cpu"))
+    x, y = data._splits["train"]
+    spe = data.steps_per_epoch  # 4: the last batch holds 8 samples
+    for t in (0, 2, spe - 1, spe, 3 * spe + 1, 1):  # out of order, as a replay reads
+        idx = data.stream.indices(t)
+        want = data.augment(x.index_select(0, idx), data.stream.generator(t))
+        got_x, got_y = data.train_batch(t)
+        assert torch.equal(got_x, want) and torch.equal(got_y, y.index_select(0, idx)), t

@@ -1,7 +1,9 @@
 """Batched augmentation of uint8 image tensors on the training device: no PIL, no workers.
 
 Random parameters are drawn on a CPU generator (seeded by the step) and only then moved to the
-device, so a batch is the same on CPU and GPU and never touches the global RNG.
+device, so a batch is the same on CPU and GPU and never touches the global RNG. In training they are
+drawn for a whole epoch at once (`Augment.epoch_params`, the same draws step by step) and moved in
+one copy, so a training step makes no host-to-device copy and never waits for the GPU.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class CropFlipParams:
     def to(self, device: torch.device) -> CropFlipParams:
         # non_blocking: a plain .to() from CPU makes PyTorch wait for the GPU to finish the previous
         # training step, which would stall kernel queueing on every batch.
-        if device.type == "cpu":
+        if device.type == "cpu" or self.dy.device == device:
             return self
         ints = torch.stack([self.dy, self.dx, self.flip.long()]).to(device, non_blocking=True)
         return CropFlipParams(ints[0], ints[1], ints[2].bool(), self.angle)  # rotate() moves cos/sin itself
@@ -62,10 +64,19 @@ def rotate(x: torch.Tensor, degrees: torch.Tensor, fill: int) -> torch.Tensor:
     ops with cos/sin taken on the CPU, so CPU and GPU pick the same pixels (grid_sample's float32
     grid does not), and the image stays uint8.
     """
+    return rotate_cs(x, cos_sin(degrees).to(x.device, non_blocking=True), fill)  # non_blocking: no GPU wait
+
+
+def cos_sin(degrees: torch.Tensor) -> torch.Tensor:
+    """[B] angles in degrees → [B, 2] (cos, sin) in float64, taken on the CPU (see `rotate`)."""
+    rad = degrees.to(torch.float64) * (math.pi / 180)
+    return torch.stack([rad.cos(), rad.sin()], 1)
+
+
+def rotate_cs(x: torch.Tensor, cs: torch.Tensor, fill: int) -> torch.Tensor:
+    """`rotate` with each image's (cos, sin) given, on x's device."""
     B, C, H, W = x.shape
     dev = x.device
-    rad = degrees.to(torch.float64) * (math.pi / 180)
-    cs = torch.stack([rad.cos(), rad.sin()], 1).to(dev, non_blocking=True)  # non_blocking: no GPU wait
     cos, sin = cs[:, 0, None, None], cs[:, 1, None, None]
     u = (torch.arange(W, device=dev, dtype=torch.float64) - (W - 1) / 2)[None, None, :]
     v = (torch.arange(H, device=dev, dtype=torch.float64) - (H - 1) / 2)[None, :, None]
@@ -91,6 +102,26 @@ class Normalise:
         return torch.addcmul(self.shift, x.to(torch.float32), self.scale)
 
 
+@dataclass
+class StepParams:
+    """The random parameters of consecutive samples, rotation as (cos, sin): a slice of an epoch's."""
+
+    crop: CropFlipParams
+    cs: torch.Tensor  # float64 [B, 2]
+
+    def __getitem__(self, s: slice) -> StepParams:
+        c = self.crop
+        return StepParams(CropFlipParams(c.dy[s], c.dx[s], c.flip[s], c.angle[s]), self.cs[s])
+
+    def to(self, device: torch.device) -> StepParams:
+        if device.type == "cpu":
+            return self
+        c = self.crop
+        # pinned: the copy is truly asynchronous (from pageable memory CUDA first waits for the stream)
+        move = lambda t: t.pin_memory().to(device, non_blocking=True)  # noqa: E731
+        return StepParams(CropFlipParams(move(c.dy), move(c.dx), move(c.flip), move(c.angle)), move(self.cs))
+
+
 class Augment:
     """One step's training transform for an in-memory batch: crop+flip, optional rotation, normalise."""
 
@@ -99,9 +130,20 @@ class Augment:
         self.normalise = normalise
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        p = draw_params(gen, x.shape[0], self.padding, self.flip, self.rotation).to(x.device)
+        p = draw_params(gen, x.shape[0], self.padding, self.flip, self.rotation)
+        return self.apply(x, StepParams(p, cos_sin(p.angle)).to(x.device))
+
+    def epoch_params(self, generators, sizes) -> StepParams:
+        """Every step's parameters of one epoch, concatenated (CPU): step j draws `sizes[j]` samples
+        from `generators[j]`, exactly as `__call__` would."""
+        parts = [draw_params(g, n, self.padding, self.flip, self.rotation) for g, n in zip(generators, sizes)]
+        crop = CropFlipParams(*(torch.cat([getattr(p, k) for p in parts]) for k in ("dy", "dx", "flip", "angle")))
+        return StepParams(crop, cos_sin(crop.angle))
+
+    def apply(self, x: torch.Tensor, p: StepParams) -> torch.Tensor:
+        """The transform with parameters already on x's device."""
         if self.padding or self.flip:
-            x = crop_flip(x, p, self.padding, self.fill)
+            x = crop_flip(x, p.crop, self.padding, self.fill)
         if self.rotation > 0:
-            x = rotate(x, p.angle, self.fill)
+            x = rotate_cs(x, p.cs, self.fill)
         return self.normalise(x)

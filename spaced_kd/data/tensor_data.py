@@ -1,11 +1,12 @@
 """In-memory datasets: uint8 tensors on the training device, augmented there per step."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import torch
 
-from .augment import Augment, Normalise
+from .augment import Augment, Normalise, StepParams
 from .base import Data
 from .stream import Stream
 
@@ -22,11 +23,32 @@ class TensorData(Data):
         self.n_train = int(train_x.shape[0])
         self.eval_splits = [s for s in ("test", "val", "train") if s in splits]
         self.augment, self.normalise = augment, normalise
+        self._epochs: OrderedDict[int, tuple[torch.Tensor, StepParams]] = OrderedDict()
+
+    _CACHE = 2  # epochs on the device: a replay may step back over an epoch boundary
+
+    def _epoch(self, epoch: int) -> tuple[torch.Tensor, StepParams]:
+        """An epoch's sample order and augmentation parameters, on the device (one copy an epoch)."""
+        if epoch not in self._epochs:
+            s, spe = self.stream, self.stream.steps_per_epoch
+            steps = range(epoch * spe, (epoch + 1) * spe)
+            sizes = [min(s.batch_size, s.n - j * s.batch_size) for j in range(spe)]
+            params = self.augment.epoch_params((s.generator(t) for t in steps), sizes).to(self.device)
+            order = s.permutation(epoch).long()
+            order = order.pin_memory().to(self.device, non_blocking=True) if self.device.type == "cuda" else order
+            self._epochs[epoch] = (order, params)
+            while len(self._epochs) > self._CACHE:
+                self._epochs.popitem(last=False)
+        self._epochs.move_to_end(epoch)
+        return self._epochs[epoch]
 
     def train_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self._splits["train"]
-        idx = self.stream.indices(t).to(self.device, non_blocking=True)  # no wait on the GPU
-        return self.augment(x.index_select(0, idx), self.stream.generator(t)), y.index_select(0, idx)
+        epoch, i = divmod(int(t), self.stream.steps_per_epoch)
+        order, params = self._epoch(epoch)
+        part = slice(i * self.stream.batch_size, (i + 1) * self.stream.batch_size)
+        idx = order[part]
+        return self.augment.apply(x.index_select(0, idx), params[part]), y.index_select(0, idx)
 
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._check_split(split)
