@@ -132,7 +132,7 @@ class PeerLearner(Learner):
         self.teacher.train()
         self._seed_forward(TEACHER, t)
         with self.autocast():
-            logits, feat = self.teacher(x)
+            logits, feat = self.teacher(x)[:2]  # a distilled DeiT's class head teaches
         self._update("teacher", t, {"ce": F.cross_entropy(logits.float(), y)})
         return logits.detach(), feat.detach()
 
@@ -145,7 +145,7 @@ class PeerLearner(Learner):
         self._seed_forward(TEACHER, t)
         frozen = self.target_mode == "train" and not self.replay_moves_bn
         with (frozen_bn_stats(self.teacher) if frozen else nullcontext()), self.autocast():
-            return self.teacher(x)
+            return self.teacher(x)[:2]
 
     def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         if self.teacher is None:
@@ -165,13 +165,16 @@ class PeerLearner(Learner):
         self.student.train()
         self._seed_forward(STUDENT, t)
         with self.autocast():
-            logits, feat = self.student(x)
+            out = self.student(x)
+            logits, feat = out[0], out[1]
             if target is None:
                 parts = {"ce": F.cross_entropy(logits.float(), y)}
             else:
                 t_logits, t_feat = target
                 s_feat = self.projector(feat) if (self.projector is not None and self.loss.uses_features) else None
-                parts = self.loss(logits, t_logits, y, s_feat, t_feat)
+                # a distilled DeiT learns the labels on its class head, the teacher on its distillation head
+                kd_logits = out[2] if len(out) > 2 else None
+                parts = self.loss(logits, t_logits, y, s_feat, t_feat, kd_logits=kd_logits)
         return self._update("student", t, parts)
 
     def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:

@@ -145,10 +145,13 @@ class KDLoss:
         return term * (T * T) if self.t2 else term
 
     def __call__(self, s_logits: Tensor, t_logits: Tensor, y: Tensor,
-                 s_feat: Optional[Tensor] = None, t_feat: Optional[Tensor] = None) -> dict[str, Tensor]:
+                 s_feat: Optional[Tensor] = None, t_feat: Optional[Tensor] = None,
+                 kd_logits: Optional[Tensor] = None) -> dict[str, Tensor]:
+        """`kd_logits`: the student's logits the KD term acts on, when not `s_logits` (a DeiT's
+        distillation head)."""
         parts = {
             "ce": (1.0 - self.alpha) * F.cross_entropy(s_logits.float(), y),
-            "kd": self.alpha * self.distill(s_logits, t_logits),
+            "kd": self.alpha * self.distill(s_logits if kd_logits is None else kd_logits, t_logits),
         }
         if self.uses_features and s_feat is not None and t_feat is not None:
             parts["feat"] = self.beta * self.feature(s_feat.float(), t_feat.float())

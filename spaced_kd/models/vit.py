@@ -14,7 +14,7 @@ from ..errors import UserError
 from .registry import MODELS
 
 # Transformer classifiers (the release trains them in their own pipeline, spaced_kd/recipe.py).
-TRANSFORMERS = frozenset({"deit_tiny", "pit_tiny"})
+TRANSFORMERS = frozenset({"deit_tiny", "deit_tiny_distilled", "pit_tiny"})
 
 
 def patch_size_for(image_size: int) -> int:
