@@ -1,6 +1,6 @@
 """One-call GPU check: correctness of the CUDA paths and side-by-side step timings.
 
-    python benchmarks/gpu_check.py            # on a machine with a CUDA GPU
+    python benchmarks/gpu_check.py [--e2e-only] [--json FILE]     # on a machine with a CUDA GPU
 
 1. train.py end to end on CUDA: spaced peer KD (fp32), bf16 + channels_last, torch.compile,
    spaced self KD (bf16) — each must complete with a finite accuracy.
@@ -39,7 +39,7 @@ def write_cifar_like(root: Path, n_train: int, n_test: int) -> None:
             pickle.dump(entry, f, protocol=2)
 
 
-def e2e(tmp: Path, data_root: Path) -> None:
+def e2e(tmp: Path, data_root: Path) -> dict:
     common = ["trainer.device=cuda", "trainer.progress=false", "dataset=cifar100", f"dataset.root={data_root}",
               "model=resnet18", "trainer.epochs=2", "dataset.train_subset=2048", "dataset.test_subset=512"]
     cases = {
@@ -48,6 +48,7 @@ def e2e(tmp: Path, data_root: Path) -> None:
         "online_compile": ["kd=online", "trainer.compile=true"],
         "self_spaced_bf16": ["kd_mode=self", "trainer.precision=bf16", "interval=1"],
     }
+    results = {}
     for name, extra in cases.items():
         d = tmp / name
         t0 = time.time()
@@ -58,9 +59,13 @@ def e2e(tmp: Path, data_root: Path) -> None:
         if ok:
             s = json.loads((d / "summary.json").read_text())
             acc, ok = s["metrics"].get("student_acc"), s["status"] == "completed"
-        print(f"e2e {name:<18} rc={r.returncode} ok={ok} student_acc={acc} wall={time.time() - t0:.1f}s", flush=True)
+        wall = time.time() - t0
+        print(f"e2e {name:<18} rc={r.returncode} ok={ok} student_acc={acc} wall={wall:.1f}s", flush=True)
+        results[name] = {"ok": ok, "student_acc": acc, "wall_s": round(wall, 1)}
         if not ok:
             print(r.stderr[-1500:], flush=True)
+            results[name]["stderr"] = r.stderr[-1500:]
+    return results
 
 
 def timer(data_root: Path, kd: str, precision: str, channels_last: bool):
@@ -95,12 +100,17 @@ def timer(data_root: Path, kd: str, precision: str, channels_last: bool):
 def main() -> None:
     print(torch.__version__, torch.cuda.get_device_name(0), flush=True)
     torch.backends.cudnn.benchmark = True
+    out_json = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         data_root = tmp / "cifar"
         write_cifar_like(data_root, 5120, 1000)  # 40 full batches: no odd-shaped last batch in the timing
         if "--timing-only" not in sys.argv:
-            e2e(tmp, data_root)
+            results = e2e(tmp, data_root)
+            if out_json:
+                Path(out_json).write_text(json.dumps(results, indent=1))
+        if "--e2e-only" in sys.argv:
+            return
         configs = [(kd, p, cl) for kd in ("online", "spaced") for p in ("fp32", "bf16") for cl in (False, True)]
         timers = {c: timer(data_root, *c) for c in configs}  # all built and warmed before any timing
         samples = {c: [] for c in configs}

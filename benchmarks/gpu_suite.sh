@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Everything this project measures on a GPU, as one prepared call (a lent GPU machine's time is
+# short): run from the repository root on a CUDA machine. Each part has its own time cap and
+# writes its log and JSON under $OUT (default ./gpu-results); a part that fails does not stop
+# the others. The last lines printed are the summary.
+#
+#   bash benchmarks/gpu_suite.sh [parts]    # parts: env,throughput,e2e,cohort,fmnist (default: all)
+#
+# Python packages the machine lacks (hydra-core, omegaconf, antlr4, submitit, the submitit
+# launcher) are installed from .whl/ when that folder is there (see docs/performance.md).
+set -u
+OUT=${OUT:-$PWD/gpu-results}
+mkdir -p "$OUT"
+PARTS=${1:-env,throughput,e2e,cohort,fmnist}
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+if [ -d .whl ]; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
+fi
+export PYTHONPATH=$PWD:${PYTHONPATH:-}
+if [ -d .devdata/fashion-mnist ]; then export SPACED_KD_FMNIST=$PWD/.devdata/fashion-mnist; fi
+
+part() {  # name, seconds, command...
+  local name=$1 cap=$2; shift 2
+  case ",$PARTS," in *",$name,"*) ;; *) return 0 ;; esac
+  local t0=$SECONDS
+  echo "=== $name (cap ${cap}s) ==="
+  timeout "$cap" "$@" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  tail -n 25 "$OUT/$name.log"
+  echo "=== $name: exit $rc after $((SECONDS - t0))s ==="
+  echo "$name exit=$rc seconds=$((SECONDS - t0))" >> "$OUT/summary.txt"
+}
+
+part env 60 bash -c "nvidia-smi; $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.cuda.get_device_name())'"
+part throughput 240 $PY benchmarks/throughput.py --device cuda --json "$OUT/throughput.json"
+part e2e 150 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
+part cohort 120 $PY benchmarks/cohort.py --device cuda --json "$OUT/cohort.json"
+part fmnist 300 $PY benchmarks/fmnist_row.py --device cuda --json "$OUT/fmnist.json"
+echo "=== summary ==="
+cat "$OUT/summary.txt"
