@@ -48,7 +48,8 @@ def _prepare(net: nn.Module, cfg: Config, device: torch.device) -> nn.Module:
     if cfg.trainer.channels_last:
         net = net.to(memory_format=torch.channels_last)
     if cfg.trainer.compile:
-        net.compile()  # in place: state_dict keys stay unprefixed, so checkpoints don't depend on it
+        # in place: state_dict keys stay unprefixed, so checkpoints don't depend on it
+        net.compile(mode=None if cfg.trainer.compile_mode == "default" else cfg.trainer.compile_mode)
     return net
 
 

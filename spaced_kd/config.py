@@ -184,6 +184,8 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16
     channels_last: bool = field(default=False, metadata=VOLATILE)
     compile: bool = field(default=False, metadata=VOLATILE)
+    # torch.compile mode: default | reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs
+    compile_mode: str = field(default="default", metadata=VOLATILE)
     threads: Optional[int] = field(default=None, metadata=VOLATILE)  # CPU threads; None: torch's default
     eval_every: int = 1  # epochs
     eval_batch_size: int = field(default=512, metadata=VOLATILE)
@@ -201,6 +203,8 @@ class TrainerConfig:
         checks.optional(checks.integer, "trainer.threads", self.threads, 1)
         checks.choice("trainer.device", self.device, ["auto", "cpu", "cuda"])
         checks.choice("trainer.precision", self.precision, ["fp32", "bf16"])
+        checks.choice("trainer.compile_mode", self.compile_mode,
+                      ["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"])
 
 
 @dataclass

@@ -44,9 +44,13 @@ class Learner:
         self.modules, self.optimizers = modules, optimizers
         self.lr_at, self.autocast, self.device, self.seed = lr_at, autocast, device, seed
         self.finite = torch.ones((), dtype=torch.bool, device=device)
+        # Networks without dropout or drop-path draw nothing: reseeding them would be pure overhead
+        # (torch.manual_seed costs ~80 µs, twice a step).
+        self.random_forward = any(_draws(m) for net in modules.values() for m in net.modules())
 
     def _seed_forward(self, role: str, t: int) -> None:
-        torch.manual_seed(mix_seed(self.seed, _FORWARD_SEED[role], t))
+        if self.random_forward:
+            torch.manual_seed(mix_seed(self.seed, _FORWARD_SEED[role], t))
 
     def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         return {TEACHER: self.teacher_step, STUDENT: self.student_step, JOINT: self.joint_step}[kind](t, x, y)
@@ -181,6 +185,14 @@ class PeerLearner(Learner):
         net = self.teacher if role == "teacher" else self.student
         net.eval()
         return self._accuracy(lambda x: {role: net(x)[0]}, batches)
+
+
+def _draws(module: nn.Module) -> bool:
+    """Whether a module draws random numbers in training (dropout, drop-path)."""
+    p = getattr(module, "p", None) if isinstance(module, nn.modules.dropout._DropoutNd) else getattr(module, "drop_prob", None)
+    if p is None and type(module).__name__ == "DropPath":
+        p = getattr(module, "p", None)
+    return isinstance(p, float) and p > 0
 
 
 class frozen_bn_stats:

@@ -115,3 +115,9 @@ def test_the_release_moves_statistics_in_replay_but_its_offline_teacher_is_in_ev
     after = bn_buffers(s.learner.teacher)
     changed = any(not torch.equal(before[k], after[k]) for k in before)
     assert changed is moves
+
+
+def test_forwards_are_reseeded_only_when_a_network_draws():
+    assert not build(cfg_for()).learner.random_forward  # resnet8, no drop-path: nothing to seed
+    assert build(cfg_for(model={"drop_path": 0.1})).learner.random_forward
+    assert build(cfg_for(model={"name": "deit_tiny", "drop_path": 0.1})).learner.random_forward
