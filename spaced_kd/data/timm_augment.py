@@ -87,8 +87,8 @@ def _allow_zero_bit_posterize(transform) -> None:
     """Let RandAugment posterize to 0 bits again, as it did when the release ran.
 
     At magnitude 10 (reached under mstd0.5 about once in 44 draws of the op) timm's increasing
-    posterize keeps 4 - 4 = 0 bits. Pillow then made every pixel 0 (its mask is 0); newer Pillow
-    (here 13) raises ValueError instead, which would end a run within a few hundred steps. The op
+    posterize keeps 4 - 4 = 0 bits. Pillow then made every pixel 0 (its mask is 0); recent Pillow
+    (13 here) raises ValueError instead, which would end a run within its first few dozen steps. The op
     gets a function that gives the old black image for 0 bits and calls timm's own otherwise
     (module-level, so the transform still pickles for spawned DataLoader workers).
     """
