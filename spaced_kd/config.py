@@ -71,25 +71,58 @@ class DatasetConfig:
     test_subset: Optional[int] = None
     split_seed: int = 0  # fixes val/test splits independently of the run seed
     image_size: Optional[int] = None  # None: the source's native size
+    # crop_flip: pad-crop + flip (in-memory sources, on the device) or random-resized-crop + flip
+    # (folder sources). timm: the release's ViT pipeline, built by timm's create_transform per
+    # sample (bicubic RandomResizedCrop, RandAugment, RandomErasing), for every source.
+    augment: str = "crop_flip"
+    auto_augment: Optional[str] = "rand-m9-mstd0.5-inc1"  # augment=timm: timm's policy string; None: none
+    color_jitter: float = 0.4  # augment=timm: the release's value (timm ignores it while RandAugment is on)
+    erase_prob: float = 0.25  # augment=timm: RandomErasing probability (per-pixel noise, one box)
     crop_padding: int = 4
     flip: bool = True
     rotation: float = 0.0  # degrees; the official recipe uses 15
     fill: int = 0  # pad / rotation fill value (uint8)
     mean: Optional[List[float]] = None  # None: the source's statistics
     std: Optional[List[float]] = None
-    num_workers: int = field(default=2, metadata=VOLATILE)  # folder sources only
+    num_workers: int = field(default=2, metadata=VOLATILE)  # per-sample pipelines: folders, augment=timm
+    # Decode image files once into a uint8 .npy beside the data (Tiny-ImageNet; ImageNet with
+    # decoded_size) and memory-map it on later runs; the bytes are those a fresh decode gives.
+    cache: bool = field(default=True, metadata=VOLATILE)
+    # ImageNet folders only. None: decode the JPEGs every step at full resolution (the paper's
+    # pipeline). S: decode once to S×S (short side S, centre crop) and train as an in-memory set.
+    decoded_size: Optional[int] = None
 
     def check(self) -> None:
         checks.in_range("dataset.val_fraction", self.val_fraction, 0.0, 1.0, high_open=True)
         checks.optional(checks.integer, "dataset.train_subset", self.train_subset, 1)
         checks.optional(checks.integer, "dataset.test_subset", self.test_subset, 1)
         checks.optional(checks.integer, "dataset.image_size", self.image_size, 1)
+        checks.choice("dataset.augment", self.augment, AUGMENTS)
+        checks.at_least("dataset.color_jitter", self.color_jitter, 0.0)
+        checks.in_range("dataset.erase_prob", self.erase_prob, 0.0, 1.0)
         checks.integer("dataset.crop_padding", self.crop_padding, 0)
         checks.in_range("dataset.rotation", self.rotation, 0.0, 180.0)
         checks.in_range("dataset.fill", self.fill, 0, 255)
         checks.integer("dataset.num_workers", self.num_workers, 0)
+        checks.optional(checks.integer, "dataset.decoded_size", self.decoded_size, 1)
         if self.std is not None and not all(isinstance(v, (int, float)) and v > 0 for v in self.std):
             raise UserError(f"dataset.std values must be > 0, got {list(self.std)}")
+        if self.augment == "timm" and self.rotation > 0:
+            raise UserError(TIMM_NO_ROTATION.format(self.rotation))
+        if self.decoded_size is not None and self.name not in DECODABLE:
+            raise UserError(f"dataset.decoded_size applies to {' and '.join(DECODABLE)} only "
+                            f"(dataset {self.name} is decoded as it is); remove it")
+        if self.decoded_size and self.augment == "crop_flip" and (self.image_size or 0) > self.decoded_size:
+            # crop_flip resizes an in-memory set once, whole: ImageNet-100 at 224 px is ~19 GB
+            raise UserError(f"dataset.decoded_size={self.decoded_size} with dataset.image_size={self.image_size} "
+                            f"and augment=crop_flip would hold every image upsampled to {self.image_size} px; "
+                            f"set dataset.image_size={self.decoded_size} (or null), or augment=timm, which resizes per sample")
+
+
+AUGMENTS = ("crop_flip", "timm")
+DECODABLE = ("imagenet100", "imagenet1k")  # folder sources that dataset.decoded_size can turn in-memory
+TIMM_NO_ROTATION = ("dataset.augment=timm has no rotation step (the release's ViT pipeline does not rotate), "
+                    "but a rotation of {:g} degrees was asked for; set dataset.rotation=0 and recipe.rotation=0")
 
 
 @dataclass

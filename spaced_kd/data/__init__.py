@@ -6,7 +6,13 @@
 
 Sources (`dataset.name`): digits (bundled with scikit-learn, the default), fashion_mnist,
 cifar100, tiny_imagenet — held as uint8 tensors on the training device and augmented there —
-and imagenet100, imagenet1k — ImageFolder trees decoded by DataLoader workers.
+and imagenet100, imagenet1k — ImageFolder trees decoded by DataLoader workers. Tiny-ImageNet's
+JPEGs (and ImageNet's, with dataset.decoded_size) are decoded once into a uint8 cache beside the
+data (decode_cache.py).
+
+`dataset.augment=timm` is the release's ViT pipeline, timm's create_transform applied per sample
+(timm_augment.py); in-memory sources then stay at their native size on the CPU and go through the
+same DataLoader machinery as folders (per_sample.py, array_samples.py). docs/data.md has the rest.
 
 Where files are looked for when `dataset.root` is unset: `$SPACED_KD_DATA/<name>` if that
 environment variable is set, else `./data/<name>` (relative to the working directory).

@@ -88,6 +88,15 @@ def rotate_cs(x: torch.Tensor, cs: torch.Tensor, fill: int) -> torch.Tensor:
     return out.masked_fill(~inside[:, None], fill)
 
 
+def resize_uint8(x: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 images resized to size×size, bilinear (antialiased when shrinking), rounded back to uint8."""
+    if tuple(x.shape[-2:]) == (size, size):
+        return x
+    shrink = size < max(x.shape[-2:])
+    out = F.interpolate(x.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
 class Normalise:
     """uint8 → float32 (x/255 - mean) / std, as one fused multiply-add."""
 

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import torch
 
+from ..config import TIMM_NO_ROTATION
 from ..errors import UserError
+from .array_samples import ArraySampleData
 from .augment import Augment, Normalise
 from .base import Data
 from .folder_data import FolderData
+from .folder_transforms import CropFlip
 from .source import SOURCES, Arrays, Folders
 from .splits import hold_out, subset
 from .stream import Stream
 from .tensor_data import TensorData
+from .timm_augment import TimmTrain
 
 
 def _stats(cfg, source: Arrays | Folders, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -42,10 +46,10 @@ def _labels(source: Arrays | Folders) -> tuple[torch.Tensor, torch.Tensor]:
 def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data:
     """`cfg`: a DatasetConfig whose own values are checked (DatasetConfig.check)."""
     rotation = float(cfg.rotation)
+    if cfg.augment == "timm" and rotation > 0:  # dataset.rotation is refused by check; recipe.rotation lands here
+        raise UserError(TIMM_NO_ROTATION.format(rotation))
     device = torch.device(device)
     source = SOURCES.get(cfg.name)(cfg)
-    if isinstance(source, Arrays) and cfg.image_size:
-        source = source.resized(cfg.image_size)
 
     train_y, test_y = _labels(source)
     if train_y.numel() == 0 or test_y.numel() == 0:
@@ -71,14 +75,25 @@ def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data
 
     if isinstance(source, Arrays):
         channels = int(source.train_x.shape[1])
-        normalise = Normalise(*_stats(cfg, source, channels), device)
+        stats = _stats(cfg, source, channels)
+        normalise = Normalise(*stats, device)
+        if cfg.augment == "timm":
+            # Stored at native size and transformed per sample: at 224 px the set would not fit.
+            full = {"train": (source.train_x, train_y), "val": (source.train_x, train_y), "test": (source.test_x, test_y)}
+            size = cfg.image_size or int(source.train_x.shape[-1])
+            splits = {k: (full[k][0][i], full[k][1][i]) for k, i in parts.items()}
+            return ArraySampleData(cfg.name, splits, source.num_classes, size, stream, TimmTrain(size, *stats, cfg),
+                                   normalise, cfg.num_workers, device)
+        if cfg.image_size:
+            source = source.resized(cfg.image_size)
         full = {"train": (source.train_x, train_y), "val": (source.train_x, train_y), "test": (source.test_x, test_y)}
         splits = {k: (full[k][0][i].to(device), full[k][1][i].to(device)) for k, i in parts.items()}
         augment = Augment(cfg.crop_padding, cfg.flip, rotation, cfg.fill, normalise)
         return TensorData(cfg.name, splits, source.num_classes, stream, augment, normalise, device)
 
-    normalise = Normalise(*_stats(cfg, source, 3), device)
+    stats = _stats(cfg, source, 3)
     full_lists = {"train": source.train, "val": source.train, "test": source.test}
     samples = {k: [full_lists[k][j] for j in i.tolist()] for k, i in parts.items()}
-    return FolderData(cfg.name, samples, source.num_classes, source.image_size, stream, cfg.flip, rotation,
-                      cfg.fill, normalise, cfg.num_workers, device)
+    transform = TimmTrain(source.image_size, *stats, cfg) if cfg.augment == "timm" else CropFlip(source.image_size, cfg.flip)
+    return FolderData(cfg.name, samples, source.num_classes, source.image_size, stream, transform, rotation,
+                      cfg.fill, Normalise(*stats, device), cfg.num_workers, device)

@@ -1,7 +1,8 @@
 """Per-image PIL transforms for folder sources, driven by an explicit per-sample seed.
 
 Each training image gets its own `random.Random(seed)`, so a sample's crop and flip depend only
-on (step, position in batch) — not on which worker decoded it, nor on the global RNG.
+on (step, position in batch) — not on which worker decoded it, nor on the global RNG. (The
+`augment=timm` transform is spaced_kd/data/timm_augment.py.)
 """
 from __future__ import annotations
 
@@ -46,14 +47,25 @@ def crop_box(width: int, height: int, rng: random.Random) -> tuple[int, int, int
     return left, top, left + w, top + h
 
 
-def train_image(path: str, seed: int, size: int, flip: bool) -> torch.Tensor:
-    rng = random.Random(seed)
-    img = open_image(path)
-    # PIL's resize with a box crops and resizes in one pass (antialiased when shrinking).
-    img = img.resize((size, size), Image.BILINEAR, box=crop_box(*img.size, rng))
-    if rng.random() < 0.5 and flip:  # drawn even when flip is off, so crops don't move
-        img = img.transpose(Image.FLIP_LEFT_RIGHT)
-    return to_uint8_tensor(img)
+class CropFlip:
+    """(PIL image, seed) → uint8 tensor [3, size, size]: random-resized crop, then a seeded flip.
+
+    The `augment=crop_flip` transform of folder sources; rotation and normalisation follow batched
+    on the device.
+    """
+
+    normalised = False
+
+    def __init__(self, size: int, flip: bool):
+        self.size, self.flip = size, flip
+
+    def __call__(self, img: Image.Image, seed: int) -> torch.Tensor:
+        rng = random.Random(seed)
+        # PIL's resize with a box crops and resizes in one pass (antialiased when shrinking).
+        img = img.resize((self.size, self.size), Image.BILINEAR, box=crop_box(*img.size, rng))
+        if rng.random() < 0.5 and self.flip:  # drawn even when flip is off, so crops don't move
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        return to_uint8_tensor(img)
 
 
 def eval_image(path: str, size: int) -> torch.Tensor:
@@ -65,3 +77,13 @@ def eval_image(path: str, size: int) -> torch.Tensor:
     img = img.resize(new, Image.BILINEAR)
     left, top = round((new[0] - size) / 2), round((new[1] - size) / 2)
     return to_uint8_tensor(img.crop((left, top, left + size, top + size)))
+
+
+def centre_square(path: str, size: int) -> np.ndarray:
+    """uint8 [size, size, 3]: the largest centred square, resized (antialiased when shrinking) —
+    the short side brought to `size`, then a centre crop, in one PIL pass."""
+    img = open_image(path)
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return np.asarray(img.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side)), dtype=np.uint8)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 
 from ..registry import Registry
+from .augment import resize_uint8
 
 SOURCES = Registry("dataset")
 
@@ -40,11 +40,8 @@ class Arrays:
 def _resize(x: torch.Tensor, size: int, chunk: int) -> torch.Tensor:
     # In chunks: Tiny-ImageNet as float32 in one piece would be ~5 GB.
     out = torch.empty((x.shape[0], x.shape[1], size, size), dtype=torch.uint8, device=x.device)
-    shrink = size < max(x.shape[-2:])
     for i in range(0, x.shape[0], chunk):
-        part = F.interpolate(x[i : i + chunk].float(), size=(size, size), mode="bilinear",
-                             align_corners=False, antialias=shrink)
-        out[i : i + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
+        out[i : i + chunk] = resize_uint8(x[i : i + chunk], size)
     return out
 
 

@@ -1,16 +1,17 @@
-"""Tiny-ImageNet-200 from the official layout, decoded once into uint8 memory.
+"""Tiny-ImageNet-200 from the official layout, decoded once into a uint8 cache beside it.
 
     tiny-imagenet-200/wnids.txt
     tiny-imagenet-200/train/<wnid>/images/*.JPEG
     tiny-imagenet-200/val/images/*.JPEG  +  val/val_annotations.txt  (file, wnid, box)
 
 The val set is the test set, as in the paper. Class indices follow sorted wnids, as torchvision's
-ImageFolder over train/ (what the released code uses) numbers them.
+ImageFolder over train/ (what the released code uses) numbers them. The first run decodes the
+JPEGs into tiny-imagenet-200/spaced_kd_cache/ (spaced_kd/data/decode_cache.py); later runs
+memory-map it. dataset.cache=false decodes in memory every run instead.
 """
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 from PIL import Image
 
 from ...errors import UserError
+from ..decode_cache import cached, decode_all
 from ..images import open_image
 from ..roots import HOW_DOWNLOAD, missing, root_of
 from ..source import IMAGENET_MEAN, IMAGENET_STD, SOURCES, Arrays
@@ -25,6 +27,7 @@ from ..source import IMAGENET_MEAN, IMAGENET_STD, SOURCES, Arrays
 FOLDER = "tiny-imagenet-200"
 URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 SIZE = 64
+RECIPE = f"tiny_imagenet: open_image RGB, bilinear resize to {SIZE}x{SIZE} where not already"  # part of the cache key
 
 
 def _decode(path: str) -> np.ndarray:
@@ -41,13 +44,10 @@ def _lines(path: Path) -> list[str]:
         raise UserError(f"dataset tiny_imagenet: cannot read {path} as text ({type(exc).__name__})") from None
 
 
-def _decode_all(paths: list[str]) -> torch.Tensor:
-    out = np.empty((len(paths), SIZE, SIZE, 3), dtype=np.uint8)
-    # PIL releases the GIL while decoding, so threads scale without pickling 100k arrays.
-    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
-        for i, arr in enumerate(pool.map(_decode, paths)):
-            out[i] = arr
-    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+def _images(cfg, base: Path, split: str, paths: list[str]) -> torch.Tensor:
+    if not cfg.cache:
+        return decode_all(paths, _decode, (len(paths), 3, SIZE, SIZE))
+    return cached(cfg.name, split, paths, base, _decode, (3, SIZE, SIZE), RECIPE)
 
 
 def _plain(name: str, where: Path) -> str:
@@ -99,6 +99,7 @@ def tiny_imagenet(cfg) -> Arrays:
     index = {w: i for i, w in enumerate(wnids)}
     train_paths, train_labels = _train_files(base, wnids)
     val_paths, val_labels = _val_files(base, index)
-    train_x, test_x = _decode_all(train_paths), _decode_all(val_paths)  # a bad image: UserError naming it
+    # a bad image: UserError naming it (and no cache is written)
+    train_x, test_x = _images(cfg, base, "train", train_paths), _images(cfg, base, "val", val_paths)
     return Arrays(train_x, torch.tensor(train_labels), test_x, torch.tensor(val_labels),
                   num_classes=len(wnids), mean=IMAGENET_MEAN, std=IMAGENET_STD)
