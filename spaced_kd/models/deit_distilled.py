@@ -7,19 +7,13 @@ sees); in evaluation the two heads' logits are averaged, as DeiT predicts.
 """
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from .registry import MODELS
-from .vit import patch_size_for
+from .vit import TimmClassifier, patch_size_for
 
 
-class DistilledClassifier(nn.Module):
-    def __init__(self, net: nn.Module, patch_size: int):
-        super().__init__()
-        self.net = net
-        self.patch_size = patch_size
-        self.feature_dim: int = net.num_features
-
+class DistilledClassifier(TimmClassifier):
     def forward(self, x: Tensor):
         tokens = self.net.forward_features(x)
         cls, dist = self.net.head_drop(tokens[:, 0]), self.net.head_drop(tokens[:, 1])
