@@ -113,13 +113,15 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
     )
 
 
-def build(cfg: Config, device: Optional[torch.device] = None) -> Setup:
+def build(cfg: Config, device: Optional[torch.device] = None, data: Optional[Data] = None) -> Setup:
+    """`data`: an already built data set of this config's data settings (a cohort's runs share one)."""
     SCHEDULES.get(cfg.kd.name)
     device = device or resolve_device(cfg.trainer.device)
     if cfg.trainer.threads is not None:
         # Small CPU models run faster on one thread per job, several jobs side by side.
         torch.set_num_threads(cfg.trainer.threads)
-    data = build_data(recipe.data_config(cfg), batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
+    if data is None:
+        data = build_data(recipe.data_config(cfg), batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
     spe = data.steps_per_epoch
     plan = build_plan(cfg, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":

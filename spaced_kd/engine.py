@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 
 from .data import Data
@@ -73,7 +73,6 @@ class Engine:
     def run(self, state: EngineState) -> EngineState:
         started = time.monotonic() - state.wall_s
         kill_at = int(os.environ.get(KILL_AT_ENV, "-1"))
-        total_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.progress.start_epoch(state.done[STUDENT] // self.steps_per_epoch + 1)
         skip = state.event_index
         # Two passes over the (lazy, cheap) schedule: one hands the data its steps, the other the
@@ -86,27 +85,38 @@ class Engine:
             if state.event_index == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
             losses = self.learner.step(ev.kind, ev.step, x, y)
-            state.event_index += 1
-            self.progress.advance(losses)
-            epoch_ends = []
-            for role in ROLES_OF[ev.kind]:
-                state.done[role] = ev.step + 1
-                if role in self.learner.eval_roles and self._epoch_end(ev.step):
-                    epoch_ends.append(role)
-            state.wall_s = time.monotonic() - started
-            if epoch_ends:
-                for role in epoch_ends:
-                    self._evaluate(role, state)
-                if STUDENT in epoch_ends:
-                    self.progress.start_epoch(min(total_epochs, state.done[STUDENT] // self.steps_per_epoch + 1))
-                self._checkpoint(state)
-            elif state.event_index % self.checkpoint_every == 0:
-                self._checkpoint(state)
+            self.after_event(ev, losses, state, started)
             if self.guard is not None and self.guard.requested:
                 self._checkpoint(state)
                 self.progress.close()
                 self.guard.release()
                 raise Preempted(f"preempted after step {ev.step}; checkpoint written")
+        return self.finish(state, started)
+
+    def after_event(self, ev: Event, losses: Dict, state: EngineState, started: float) -> None:
+        """Everything around one executed event: counts, each role's evaluation at the end of its
+        epoch, checkpoints. `started` is the monotonic time the run's wall clock counts from.
+        (spaced_kd.cohort executes the events of several runs itself and calls this for each.)"""
+        state.event_index += 1
+        self.progress.advance(losses)
+        epoch_ends = []
+        for role in ROLES_OF[ev.kind]:
+            state.done[role] = ev.step + 1
+            if role in self.learner.eval_roles and self._epoch_end(ev.step):
+                epoch_ends.append(role)
+        state.wall_s = time.monotonic() - started
+        if epoch_ends:
+            for role in epoch_ends:
+                self._evaluate(role, state)
+            if STUDENT in epoch_ends:
+                total_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+                self.progress.start_epoch(min(total_epochs, state.done[STUDENT] // self.steps_per_epoch + 1))
+            self._checkpoint(state)
+        elif state.event_index % self.checkpoint_every == 0:
+            self._checkpoint(state)
+
+    def finish(self, state: EngineState, started: float) -> EngineState:
+        """After the last event: the final evaluations and checkpoint."""
         self.progress.close()
         # Roles whose last update came after their last evaluation (a dropped final block, a
         # fractional last epoch) are evaluated once more so the summary reflects final weights.
@@ -129,7 +139,7 @@ class Engine:
         self._check_finite(state)
         shown = {}
         for split in self.eval_splits:
-            results = self.learner.evaluate(role, self.data.eval_batches(split, self.eval_batch_size))
+            results = self.evaluate_split(role, split)
             for name, (acc, loss) in results.items():
                 self.tracker.log_eval(epoch=epoch, step=done, role=name, split=split, acc=acc, loss=loss,
                                       wall_s=state.wall_s)
@@ -139,6 +149,11 @@ class Engine:
         self.progress.note(**{f"{k}_acc": v for k, v in shown.items()})
         text = "  ".join(f"{k} {v:.2f}%" for k, v in shown.items())
         self.log(f"epoch {epoch} [{role}, step {done}] test acc: {text}")
+
+    def evaluate_split(self, role: str, split: str) -> Dict[str, Tuple[float, float]]:
+        """One role's (accuracy, loss) per reported name on one split (a cohort's members answer
+        the shared teacher's from one evaluation)."""
+        return self.learner.evaluate(role, self.data.eval_batches(split, self.eval_batch_size))
 
     def _check_finite(self, state: EngineState) -> None:
         if not self.learner.all_finite():

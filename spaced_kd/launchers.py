@@ -35,6 +35,7 @@ class Reporting:
     params: dict
     config: Any
     hydra_context: Any
+    task_function: Any
 
     def _executor(self):
         import submitit
@@ -68,12 +69,20 @@ class Reporting:
             return job.results()[0]
         except UncompletedJobError:
             state = _final_state(job)
-        run_dir = self._run_dir(overrides)
         error = f"killed: the job ended without a result (scheduler state {state}; job {job.job_id})"
-        print(f"error: {run_dir}: {error}", file=sys.stderr, flush=True)
-        if run_dir is not None:
-            mark_killed(run_dir, error)
-            report_job(sweep_dir, num, run_dir, "killed", error)
+        # A cohort sweep's job trains several runs (spaced_kd.cohort.task): each is one run, killed
+        # unless it had completed before the job died.
+        runs_of = getattr(self.task_function, "runs_of", None)
+        for run_num, run_overrides in (runs_of(num) if runs_of is not None else [(num, overrides)]):
+            run_dir = self._run_dir(run_overrides)
+            if runs_of is not None and run_dir is not None and \
+                    (rundir.read_summary(run_dir) or {}).get("status") == "completed":
+                report_job(sweep_dir, run_num, run_dir, "completed")
+                continue
+            print(f"error: {run_dir}: {error}", file=sys.stderr, flush=True)
+            if run_dir is not None:
+                mark_killed(run_dir, error)
+                report_job(sweep_dir, run_num, run_dir, "killed", error)
         # COMPLETED with no value: Hydra's sweeper re-raises a FAILED job's error, which would end
         # the sweep; the failure is reported through the job record instead.
         return JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=math.nan)

@@ -15,7 +15,7 @@ import errno
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -23,8 +23,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import checkpoint, rundir
-from .build import build
+from .build import Setup, build
 from .config import Config, differences, load_config
+from .data import Data
 from .engine import Engine, EngineState, NonFiniteLoss, Preempted
 from .errors import UserError
 from .preemption import PreemptionGuard
@@ -99,9 +100,54 @@ def _already(cfg: Config, run_dir: Path) -> Optional[dict]:
     return None
 
 
-def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]) -> dict:
+@dataclass
+class Session:
+    """An accepted run, built and restored from its checkpoint, ready for its engine: what `_train`
+    drives alone and spaced_kd.cohort drives beside the other runs of a cohort."""
+
+    cfg: Config
+    run_dir: Path
+    setup: Setup
+    config: dict  # resolved: what summary.json and the checkpoint store
+    tracker: Tracker
+    state: EngineState
+    resumed_from: Optional[int]
+    engine: Optional[Engine] = None
+
+    def summary(self, status: str, error: Optional[str] = None) -> dict:
+        cfg, setup, state = self.cfg, self.setup, self.state
+        return self.tracker.summary(
+            status=status, error=error, seed=cfg.seed, config=self.config,
+            steps=state.done["student"], teacher_steps=state.done["teacher"],
+            steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
+            interval_steps=setup.plan.interval if cfg.kd.name in ("spaced", "ahead") else None,
+            events=setup.n_events, events_done=state.event_index,
+            resumed_from_step=self.resumed_from, wall_s=round(state.wall_s, 3), device=str(setup.device),
+        )
+
+    def save(self, st: EngineState) -> None:
+        device = self.setup.device
+        rng = {"torch": torch.get_rng_state(),
+               "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+        checkpoint.save(self.run_dir / rundir.CHECKPOINT, {
+            "config": self.config, "learner": self.setup.learner.state_dict(), "tracker": self.tracker.state_dict(),
+            "engine": st.to_dict(), "rng": rng})
+
+    def complete(self, log) -> dict:
+        """The trained run's record made whole: metrics.jsonl as the run logged it, the final summary."""
+        if self.tracker.repair_metrics():
+            log(f"warning: {self.run_dir / rundir.METRICS} had changed during the run; rewritten from the run's record")
+        final = self.summary("completed")
+        self.tracker.write_summary(final)
+        return final
+
+
+def open_session(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]],
+                 data: Optional[Data] = None, engine_cls: type[Engine] = Engine) -> Session:
+    """Build the run (on `data` when given: runs that differ only in student-side settings share
+    one), write the caller's record, restore the checkpoint; the caller holds the run's lock."""
     resumed = checkpoint.load(run_dir / rundir.CHECKPOINT) if cfg.trainer.resume else None
-    setup = build(cfg)  # the last place bad input can be found: nothing is written before it
+    setup = build(cfg, data=data)  # the last place bad input can be found: nothing is written before it
     config = resolved(cfg)
     if record is not None:
         record()
@@ -118,40 +164,29 @@ def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]
             f"(student step {state.done['student']})")
     else:
         tracker.reset()
-    resumed_from = state.done["student"] if resumed is not None else None
-
-    def summary(status: str, error: Optional[str] = None) -> dict:
-        return tracker.summary(
-            status=status, error=error, seed=cfg.seed, config=config,
-            steps=state.done["student"], teacher_steps=state.done["teacher"],
-            steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
-            interval_steps=setup.plan.interval if cfg.kd.name in ("spaced", "ahead") else None,
-            events=setup.n_events, events_done=state.event_index,
-            resumed_from_step=resumed_from, wall_s=round(state.wall_s, 3), device=str(setup.device),
-        )
-
-    def save(st: EngineState) -> None:
-        rng = {"torch": torch.get_rng_state(),
-               "cuda": torch.cuda.get_rng_state(setup.device) if setup.device.type == "cuda" else None}
-        checkpoint.save(run_dir / rundir.CHECKPOINT, {
-            "config": config, "learner": setup.learner.state_dict(), "tracker": tracker.state_dict(),
-            "engine": st.to_dict(), "rng": rng})
-
-    engine = Engine(
+    session = Session(cfg, run_dir, setup, config, tracker, state,
+                      state.done["student"] if resumed is not None else None)
+    session.engine = engine_cls(
         events=setup.events, learner=setup.learner, data=setup.data, tracker=tracker,
         progress=Progress(cfg.trainer.progress, math.ceil(setup.plan.total_steps / setup.steps_per_epoch),
                           max(1, round(setup.n_events * setup.steps_per_epoch / setup.plan.total_steps))),
-        save_checkpoint=save, steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
+        save_checkpoint=session.save, steps_per_epoch=setup.steps_per_epoch, total_steps=setup.plan.total_steps,
         eval_every=cfg.trainer.eval_every, eval_batch_size=cfg.trainer.eval_batch_size,
         eval_splits=tuple(s for s in setup.data.eval_splits if s != "train" or cfg.trainer.eval_train),
         checkpoint_every=cfg.trainer.checkpoint_every, log=log,
     )
+    return session
+
+
+def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]) -> dict:
+    session = open_session(cfg, run_dir, log, record)
+    engine, tracker, summary = session.engine, session.tracker, session.summary
     tracker.write_summary(summary("running"))
     failed = True
     try:
         with PreemptionGuard() as guard:
             engine.guard = guard
-            state = engine.run(state)
+            session.state = engine.run(session.state)
         failed = False
     except Preempted as exc:
         tracker.write_summary(summary("running", error=str(exc)))
@@ -168,11 +203,7 @@ def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]
         raise
     finally:
         tracker.close(failed=failed)
-    if tracker.repair_metrics():
-        log(f"warning: {run_dir / rundir.METRICS} had changed during the run; rewritten from the run's record")
-    final = summary("completed")
-    tracker.write_summary(final)
-    return final
+    return session.complete(log)
 
 
 def _describe(exc: BaseException) -> str:
