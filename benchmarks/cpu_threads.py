@@ -46,6 +46,9 @@ def settings(cores: int) -> dict[str, dict[str, str]]:
     out = {"threads=1": {"OMP_NUM_THREADS": "1"}, "torch default (no variables)": {}}
     for policy in ("ACTIVE", "PASSIVE"):
         out[f"threads={cores} wait={policy}"] = {"OMP_NUM_THREADS": str(cores), "OMP_WAIT_POLICY": policy}
+    # libgomp (PyTorch's OpenMP on Linux) spins this many times before it sleeps; PASSIVE is 0
+    for spins in (2_000, 50_000):
+        out[f"threads={cores} spincount={spins}"] = {"OMP_NUM_THREADS": str(cores), "GOMP_SPINCOUNT": str(spins)}
     return out
 
 
@@ -54,7 +57,8 @@ def spinners(n: int) -> list[subprocess.Popen]:
 
 
 def timed(env: dict, steps: int) -> float:
-    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS")}
     r = subprocess.run([sys.executable, "-c", JOB, str(ROOT), str(steps)], env={**clean, **env},
                        capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:

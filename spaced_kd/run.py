@@ -66,7 +66,7 @@ def run(raw_cfg: DictConfig | dict | Config, run_dir: Path, log=print,
     cfg = raw_cfg if isinstance(raw_cfg, Config) else load_config(raw_cfg)
     check_writable(run_dir)
     with rundir.RunLock(run_dir):
-        done = _already(cfg, run_dir)
+        done = completed_run(cfg, run_dir)
         if done is not None:
             log(f"{run_dir} is a completed run of this configuration; not retrained")
             return done
@@ -78,7 +78,7 @@ def run(raw_cfg: DictConfig | dict | Config, run_dir: Path, log=print,
             raise
 
 
-def _already(cfg: Config, run_dir: Path) -> Optional[dict]:
+def completed_run(cfg: Config, run_dir: Path) -> Optional[dict]:
     """The summary of a completed run of this config in run_dir; refuses a run of another config."""
     if not cfg.trainer.resume:
         return None
@@ -199,20 +199,20 @@ def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]
             # submitit's handler requeued the job and exits: the next attempt resumes from here
             tracker.write_summary(summary("running", error=f"preempted (signal {engine.guard.received}); requeued"))
         else:
-            _best_effort(tracker.write_summary, summary("failed", error=_describe(exc)))
+            best_effort(tracker.write_summary, summary("failed", error=describe_error(exc)))
         raise
     finally:
         tracker.close(failed=failed)
     return session.complete(log)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return f"no space left on device writing {exc.filename or 'the run directory'}"
     return f"{type(exc).__name__}: {exc}"
 
 
-def _best_effort(fn, *args) -> None:
+def best_effort(fn, *args) -> None:
     try:
         fn(*args)
     except OSError:  # a full disk cannot take the failure report either

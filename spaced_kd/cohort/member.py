@@ -20,7 +20,7 @@ from ..config import Config
 from ..engine import Engine, NonFiniteLoss
 from ..errors import UserError
 from ..learners import PeerLearner
-from ..run import Session, _already, _best_effort, _describe, check_writable, open_session
+from ..run import Session, completed_run, best_effort, describe_error, check_writable, open_session
 from ..schedules import TEACHER, Event
 from ..tracking import Progress
 from .teacher import SharedTeacher
@@ -87,7 +87,7 @@ class Member:
         try:
             check_writable(run_dir)
             self._lock.enter_context(rundir.RunLock(run_dir))
-            done = _already(cfg, run_dir)
+            done = completed_run(cfg, run_dir)
             if done is not None:
                 self.log(f"{run_dir} is a completed run of this configuration; not retrained")
                 self.status, self.summary = COMPLETED, done
@@ -147,7 +147,7 @@ class Member:
             self._stop(FAILED, str(exc))
         else:
             traceback.print_exc()
-            self._stop(FAILED, _describe(exc), report=f"{type(exc).__name__}: {exc}")
+            self._stop(FAILED, describe_error(exc), report=f"{type(exc).__name__}: {exc}")
 
     def checkpoint(self) -> None:
         """A checkpoint now (the engine's: refused for non-finite weights, which fails the member)."""
@@ -165,12 +165,12 @@ class Member:
         if requeued is not None:
             self._stop(UNFINISHED, requeued, status="running")
         else:
-            self._stop(FAILED, _describe(exc), report=f"{type(exc).__name__}: {exc}")
+            self._stop(FAILED, describe_error(exc), report=f"{type(exc).__name__}: {exc}")
 
     def _stop(self, outcome: str, error: str, status: Optional[str] = None, report: Optional[str] = None) -> None:
         # what spaced_kd.run._train writes when a run of its own stops the same way
         self.summary = self.session.summary(status or outcome, error=error)
-        _best_effort(self.session.tracker.write_summary, self.summary)
+        best_effort(self.session.tracker.write_summary, self.summary)
         self.session.tracker.close(failed=True)
         self.status, self.error = outcome, report or error
         self._lock.close()
