@@ -7,8 +7,13 @@ its default: spaced_kd/probes/config.py (`--cfg job` prints them); docs/probes.m
 """
 import sys
 
-import hydra
-from omegaconf import DictConfig
+from spaced_kd.threads import choose_wait_policy
+
+if __name__ == "__main__":
+    choose_wait_policy()  # before torch loads: OpenMP reads its wait policy once
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
 from spaced_kd.checks import register_schema
 from spaced_kd.probes.cli import FAILED, evaluate_task, list_overrides

@@ -1,11 +1,16 @@
 """spaced-kd entry point: `python train.py [group=option ...] [key=value ...]`, `-m` for sweeps."""
 import sys
 
-import hydra
-from omegaconf import DictConfig
+from spaced_kd.threads import choose_wait_policy
 
-from spaced_kd.conf_store import register
-from spaced_kd.preflight import output_dir_problem
+if __name__ == "__main__":
+    choose_wait_policy()  # before torch loads: OpenMP reads its wait policy once
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from spaced_kd.conf_store import register  # noqa: E402
+from spaced_kd.preflight import output_dir_problem  # noqa: E402
 
 register()
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything this project measures on a GPU, as one prepared call (a lent GPU machine's time is
 # short): run from the repository root on a CUDA machine. Each part has its own time cap and
-# writes its log and JSON under $OUT (default ./gpu-results); a part that fails does not stop
-# the others. The last lines printed are the summary.
+# writes its JSON under $OUT (default ./gpu-results), its log into $OUT/suite.log (few files: the
+# lent machine returns at most eight); a part that fails does not stop the others. The last lines
+# printed are the summary.
 #
 #   bash benchmarks/gpu_suite.sh [parts]    # parts: env,throughput,e2e,cohort,fmnist (default: all)
 #
@@ -26,17 +27,18 @@ part() {  # name, seconds, command...
   case ",$PARTS," in *",$name,"*) ;; *) return 0 ;; esac
   local t0=$SECONDS
   echo "=== $name (cap ${cap}s) ==="
-  timeout "$cap" "$@" > "$OUT/$name.log" 2>&1
+  timeout "$cap" "$@" > "/tmp/gpu-suite-$name.log" 2>&1
   local rc=$?
-  tail -n 25 "$OUT/$name.log"
+  { echo "=== $name ==="; cat "/tmp/gpu-suite-$name.log"; } >> "$OUT/suite.log"
+  tail -n 25 "/tmp/gpu-suite-$name.log"
   echo "=== $name: exit $rc after $((SECONDS - t0))s ==="
   echo "$name exit=$rc seconds=$((SECONDS - t0))" >> "$OUT/summary.txt"
 }
 
 part env 60 bash -c "nvidia-smi; $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.cuda.get_device_name())'"
 part throughput 240 $PY benchmarks/throughput.py --device cuda --json "$OUT/throughput.json"
-part e2e 150 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
-part cohort 120 $PY benchmarks/cohort.py --device cuda --json "$OUT/cohort.json"
-part fmnist 300 $PY benchmarks/fmnist_row.py --device cuda --json "$OUT/fmnist.json"
+part e2e 130 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
+part cohort 120 $PY benchmarks/cohort.py --device cuda --train-subset 10000 --epochs 2 --repeats 2 --json "$OUT/cohort.json"
+part fmnist 230 $PY benchmarks/fmnist_row.py --device cuda --epochs 8 --budget 200 --json "$OUT/fmnist.json"
 echo "=== summary ==="
 cat "$OUT/summary.txt"

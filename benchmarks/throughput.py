@@ -307,7 +307,7 @@ def cuda_mode(args) -> dict:
 
 
 VARIANTS = [("fp32", False, None), ("bf16", False, None), ("fp32", True, None), ("bf16", True, None),
-            ("bf16", True, "reduce-overhead"), ("bf16", True, "default"), ("fp32", False, "reduce-overhead")]
+            ("bf16", True, "reduce-overhead"), ("bf16", True, "default")]
 
 
 def main() -> None:
