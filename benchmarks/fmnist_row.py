@@ -61,6 +61,7 @@ def main() -> None:
     print(table.stdout, table.stderr[-1500:], flush=True)
     if args.json:
         out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"seeds": done, "seconds_per_seed": per_seed, "model": args.model,
                                    "epochs": args.epochs, "table6": table.stdout}, indent=1))
         with tarfile.open(out.with_suffix(".runs.tar.gz"), "w:gz") as tar:

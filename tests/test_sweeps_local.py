@@ -49,3 +49,16 @@ def test_exit_status_counts_only_this_invocations_jobs(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "2/2 runs completed" in again.stdout
     assert sum(s["status"] == "failed" for s in summaries(tmp_path).values()) == 1
+
+
+def test_sweep_folders_are_named_by_what_defines_a_run():
+    from hydra import compose, initialize_config_dir
+
+    from helpers import ROOT
+    from spaced_kd.conf_store import register
+    from spaced_kd.config import NOT_IDENTITY
+
+    register()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose(config_name="config", return_hydra_config=True)
+    assert list(cfg.hydra.job.config.override_dirname.exclude_keys) == ["seed", *NOT_IDENTITY]
