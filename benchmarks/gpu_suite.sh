@@ -35,10 +35,10 @@ part() {  # name, seconds, command...
   echo "$name exit=$rc seconds=$((SECONDS - t0))" >> "$OUT/summary.txt"
 }
 
-part env 60 bash -c "nvidia-smi; $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.cuda.get_device_name())'"
-part throughput 240 $PY benchmarks/throughput.py --device cuda --json "$OUT/throughput.json"
-part e2e 130 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
-part cohort 120 $PY benchmarks/cohort.py --device cuda --train-subset 10000 --epochs 2 --repeats 2 --json "$OUT/cohort.json"
-part fmnist 230 $PY benchmarks/fmnist_row.py --device cuda --epochs 8 --budget 200 --json "$OUT/fmnist.json"
+part env 20 bash -c "nvidia-smi; $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.cuda.get_device_name())'"
+part throughput 190 $PY benchmarks/throughput.py --device cuda --json "$OUT/throughput.json"
+part e2e 100 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
+part cohort 70 $PY benchmarks/cohort.py --device cuda --train-subset 10000 --epochs 2 --repeats 2 --json "$OUT/cohort.json"
+part fmnist 170 $PY benchmarks/fmnist_row.py --device cuda --epochs 5 --budget 135 --json "$OUT/fmnist.json"
 echo "=== summary ==="
 cat "$OUT/summary.txt"
