@@ -36,9 +36,9 @@ part() {  # name, seconds, command...
 }
 
 part env 20 bash -c "nvidia-smi; $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.cuda.get_device_name())'"
-part throughput 190 $PY benchmarks/throughput.py --device cuda --json "$OUT/throughput.json"
+part throughput 190 $PY benchmarks/throughput.py --device cuda ${THROUGHPUT_ARGS:-} --json "$OUT/throughput.json"
 part e2e 100 $PY benchmarks/gpu_check.py --e2e-only --json "$OUT/e2e.json"
-part cohort 70 $PY benchmarks/cohort.py --device cuda --train-subset 10000 --epochs 2 --repeats 2 --json "$OUT/cohort.json"
+part cohort 70 $PY benchmarks/cohort.py --device cuda --train-subset 10000 --epochs 3 --repeats 1 --json "$OUT/cohort.json"
 part fmnist 170 $PY benchmarks/fmnist_row.py --device cuda --epochs 5 --budget 135 --json "$OUT/fmnist.json"
 echo "=== summary ==="
 cat "$OUT/summary.txt"

@@ -69,7 +69,7 @@ def pair(model: str, device: torch.device, precision: str, channels_last: bool, 
         nets.append(net)
     student, teacher = nets
     proj = projector(student.feature_dim, teacher.feature_dim).to(device)
-    fused = device.type == "cuda" or None
+    fused = None  # PyTorch picks foreach on CUDA, as the framework does
     opt = lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, weight_decay=5e-4, fused=fused)  # noqa: E731
     opts = {"teacher": opt(teacher.parameters()), "student": opt(list(student.parameters()) + list(proj.parameters()))}
     return PeerLearner(student, teacher, proj, opts, KDLoss.from_config(LossConfig()), lr_at=lambda t: 0.01,

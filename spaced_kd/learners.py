@@ -138,7 +138,7 @@ class PeerLearner(Learner):
         with self.autocast():
             logits, feat = self.teacher(x)[:2]  # a distilled DeiT's class head teaches
         self._update("teacher", t, {"ce": F.cross_entropy(logits.float(), y)})
-        return logits.detach(), feat.detach()
+        return logits.detach().clone(), feat.detach().clone()  # (see `target`)
 
     @torch.no_grad()
     def target(self, t: int, x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -149,7 +149,8 @@ class PeerLearner(Learner):
         self._seed_forward(TEACHER, t)
         frozen = self.target_mode == "train" and not self.replay_moves_bn
         with (frozen_bn_stats(self.teacher) if frozen else nullcontext()), self.autocast():
-            return self.teacher(x)[:2]
+            logits, feat = self.teacher(x)[:2]
+        return logits.clone(), feat.clone()  # a CUDA-graph replay (compile_mode=reduce-overhead) reuses output memory
 
     def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         if self.teacher is None:

@@ -36,12 +36,12 @@ def param_groups(modules: Iterable[nn.Module], cfg: OptimConfig) -> list[dict]:
 
 @OPTIMIZERS.register("sgd")
 def sgd(groups: list[dict], cfg: OptimConfig, fused: bool) -> torch.optim.Optimizer:
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, fused=fused or None)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, fused=None)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(groups: list[dict], cfg: OptimConfig, fused: bool) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), fused=fused or None)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), fused=None)
 
 
 def build_optimizer(modules: Iterable[nn.Module], cfg: OptimConfig) -> torch.optim.Optimizer:
