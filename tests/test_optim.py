@@ -2,7 +2,6 @@
 import math
 
 import pytest
-import torch
 
 from spaced_kd.build import build
 from spaced_kd.config import OptimConfig, load_config
