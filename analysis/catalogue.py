@@ -96,9 +96,10 @@ def versus_columns(labels: Sequence[str] | None = None) -> Columns:
 
 
 def method_columns(df: pd.DataFrame, s: float) -> list[Col]:
-    own = {"teacher_same": True, "full_period": True}
-    return [Col("w/o KD", {"kd": "none"}), Col("KD", {"kd": "online", "teacher_same": True}),
-            Col("w/ Ours", {"kd": "spaced", "interval": s, **own}), Col("Δ", delta=("KD", "w/ Ours"))]
+    """Tab. 4: each method's w/o KD (its pipeline, no KD; DLB and PSKD: the network the method trains),
+    KD (the method's own schedule: offline for BAN and TAKD, online for the rest) and spaced."""
+    return [Col("w/o KD", {"kd": "none"}), Col("KD", {"own_kd": True, "kd": ["online", "offline"]}),
+            Col("w/ Ours", {"kd": "spaced", "interval": s, "full_period": True}), Col("Δ", delta=("KD", "w/ Ours"))]
 
 
 def _present(df: pd.DataFrame, kd: str, extra: Sequence[float]) -> list[float]:
@@ -163,8 +164,9 @@ SPECS: dict[int, Spec] = {
                  "table3 sweep vary, under recipe=official."),
     4: Spec(4, "Table 4: Spaced KD added to KD methods (%), interval {s} epochs.",
             ROWS + ["method"], ROWS + ["method"], ["column"], method_columns,
-            note="Rows: method.name; runs without one are the paper's own online / self KD "
-                 "(BAN, TAKD, DML, SHAKE, DLB, PSKD are not implemented yet)."),
+            note="Rows: method (conf/method, docs/methods.md); w/o KD: kd=none in the method's pipeline; "
+                 "KD: the method as published (method.kd: offline for BAN and TAKD, online else); "
+                 "w/ Ours: kd=spaced. A row without a method is the paper's own online / self KD."),
     5: Spec(5, "Table 5: Accuracy under image corruption at intensity 1.0 (%). Interval {s} epochs.",
             ROWS + ["attack", "intensity"], ["dataset", "attack", "intensity"], ["network", "column"],
             versus_columns(("w/o Ours", "w/ Ours", "Δ")), long="corruptions", intensities=(1.0,),

@@ -257,10 +257,22 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "epochs": _float(cfg.get("trainer.epochs")),
         # runs of different recipes are different experiments (tables never average them)
         "recipe": cfg.get("recipe.name") or (SCHEMA_DEFAULTS["recipe.name"] if cfg else None),
-        # Tab. 4's plug-in KD methods (BAN, DML, …) are not in the config yet; a future
-        # `method.name` key is picked up here, None means the paper's own online / self KD
-        "method": cfg.get("method.name") if kd != "none" else None,
+        # Tab. 4's KD methods: a method's runs (its kd=none included: each method has its own
+        # pipeline) form its row; None, the paper's own online / self KD, whose kd=none is every row's
+        "method": _method(cfg.get("method.name"), kd),
+        # the method's own schedule, as published (Tab. 4's KD column): offline for BAN and TAKD
+        "own_kd": kd == (cfg.get("method.kd") or "online"),
     }
+
+
+def _method(name: Any, kd: Any) -> Any:
+    if isinstance(name, str) and name != "none":
+        return METHOD_LABELS.get(name, name)
+    return None
+
+
+# How the paper names the methods it plugs spacing into (Tab. 4).
+METHOD_LABELS = {"ban": "BAN", "takd": "TAKD", "dml": "DML", "shake": "SHAKE", "dlb": "DLB", "pskd": "PSKD"}
 
 
 def _volatile(key: str) -> bool:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import torch
@@ -14,10 +13,11 @@ from .data import Data, build_data
 from .errors import UserError
 from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
 from .losses import KDLoss
-from .models import build_model, build_self_model
+from .methods.build import build_method
+from .nets import load_teacher_weights, make_net, prepare
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
-from . import checkpoint, recipe, rundir
+from . import recipe
 
 # How far apart the teacher's and student's initial seeds are when teacher.init=different.
 TEACHER_SEED_OFFSET = 10_007
@@ -43,53 +43,10 @@ class Setup:
     steps_per_epoch: int
 
 
-def _prepare(net: nn.Module, cfg: Config, device: torch.device) -> nn.Module:
-    net = net.to(device)
-    if cfg.trainer.channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    if cfg.trainer.compile:
-        # in place: state_dict keys stay unprefixed, so checkpoints don't depend on it
-        net.compile(mode=None if cfg.trainer.compile_mode == "default" else cfg.trainer.compile_mode)
-    return net
-
-
-def _net(name: str, width: float, drop_path: float, data, seed: int, self_kd: bool,
-         pytorch_init: bool = False) -> nn.Module:
-    torch.manual_seed(seed)
-    builder = build_self_model if self_kd else build_model
-    net = builder(name, num_classes=data.num_classes, in_channels=data.in_channels,
-                  image_size=data.image_size, width=width, drop_path=drop_path)
-    if pytorch_init:  # every layer back to PyTorch's own initialisation, in module order
-        for module in net.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-    return net
-
-
 def projector(d_student: int, d_teacher: int) -> nn.Module:
     """Student features → the teacher's size: Linear → ReLU → Linear through the mean width."""
     mid = (d_student + d_teacher) // 2
     return nn.Sequential(nn.Linear(d_student, mid), nn.ReLU(inplace=True), nn.Linear(mid, d_teacher))
-
-
-def load_teacher_weights(path: str, teacher: nn.Module) -> None:
-    p = Path(path)
-    file = p / rundir.CHECKPOINT if p.is_dir() else p
-    if not file.exists():
-        raise UserError(f"teacher.checkpoint={path}: no checkpoint at {file}")
-    state = checkpoint.load(file, what="teacher.checkpoint", hint="point teacher.checkpoint at a spaced-kd run")
-    models = state.get("learner", {}).get("models") if isinstance(state.get("learner"), dict) else None
-    weights = None
-    if isinstance(models, dict):
-        weights = models.get("teacher") or models.get("student") or models.get("network")
-    if not isinstance(weights, dict):
-        raise UserError(f"teacher.checkpoint={path}: {file} holds no trained network "
-                        f"(expected a spaced-kd run directory or its checkpoints/last.pt)")
-    try:
-        teacher.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise UserError(f"teacher.checkpoint={path} does not fit the teacher architecture "
-                        f"({str(exc).splitlines()[0][:100]})") from None
 
 
 def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
@@ -124,11 +81,16 @@ def build(cfg: Config, device: Optional[torch.device] = None, data: Optional[Dat
         data = build_data(recipe.data_config(cfg), batch_size=cfg.trainer.batch_size, seed=cfg.seed, device=device)
     spe = data.steps_per_epoch
     plan = build_plan(cfg, spe)
+    lr_at = lr_schedule(cfg.optim, plan.total_steps, spe)
+    method = build_method(cfg, data, device, lr_at, plan) if cfg.method.name != "none" else None
+    if method is not None:
+        learner, listed = method
+        return Setup(cfg, device, data, learner, lambda: iter(listed), len(listed), plan, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
         raise UserError("teacher.checkpoint is only used by kd=offline")
     # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
     build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
-    learner = build_learner(cfg, data, device, lr_schedule(cfg.optim, plan.total_steps, spe))
+    learner = build_learner(cfg, data, device, lr_at)
     events = partial(SCHEDULES.get(cfg.kd.name), plan)
     return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
@@ -142,17 +104,17 @@ def teacher_width(cfg: Config) -> float:
 def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
     m = cfg.model
     init = recipe.pytorch_init(cfg)
-    student = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
+    student = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
     teacher = proj = None
     opts = {}
     if cfg.kd.name != "none":
         t = cfg.teacher
         seed = cfg.seed if t.init == "same" else cfg.seed + TEACHER_SEED_OFFSET
-        teacher = _net(t.name or m.name, teacher_width(cfg), t.drop_path if t.drop_path is not None else m.drop_path,
+        teacher = make_net(t.name or m.name, teacher_width(cfg), t.drop_path if t.drop_path is not None else m.drop_path,
                        data, seed, False, init)
         if t.checkpoint is not None:
             load_teacher_weights(t.checkpoint, teacher)
-        teacher = _prepare(teacher, cfg, device)
+        teacher = prepare(teacher, cfg, device)
         torch.manual_seed(cfg.seed + 1)
         proj = projector(student.feature_dim, teacher.feature_dim).to(device)
         opts["teacher"] = build_optimizer([teacher], cfg.optim)
@@ -165,7 +127,7 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
 
 def build_self(cfg: Config, data: Data, device: torch.device, lr_at) -> SelfLearner:
     m = cfg.model
-    net = _prepare(_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
+    net = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
     loss = KDLoss.from_config(cfg.loss, recipe.self_logit_loss(cfg))
     return SelfLearner(net, build_optimizer([net], cfg.optim), loss, feature_heads=cfg.loss.feature_heads,
                        lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device,

@@ -160,6 +160,30 @@ class SpacedConfig:
 
 
 @dataclass
+class MethodConfig:
+    """A published KD method (Tab. 4) that spacing plugs into; each reads only the keys it names.
+
+    `kd` is the schedule of the method's own "KD" column (`arm=method_kd`): offline for BAN and
+    TAKD, whose students wait for the network they learn from to converge, online for the rest.
+    """
+
+    name: str = "none"  # none | ban | takd | dml | shake | dlb | pskd (spaced_kd.methods.METHODS)
+    kd: str = "online"
+    generations: int = 1  # BAN: networks trained after the first; the last one is the student
+    assistants: List[str] = field(default_factory=list)  # TAKD: architectures between teacher and student
+    temperature: float = 1.0  # the method's own distillation term (DML, SHAKE, DLB)
+    weight: float = 1.0  # its weight
+    alpha_T: float = 0.8  # PSKD: weight of past predictions in the target at the last epoch
+
+    def check(self) -> None:
+        checks.choice("method.kd", self.kd, ["online", "offline"])
+        checks.integer("method.generations", self.generations, 1)
+        checks.positive("method.temperature", self.temperature)
+        checks.at_least("method.weight", self.weight, 0.0)
+        checks.in_range("method.alpha_T", self.alpha_T, 0.0, 1.0)
+
+
+@dataclass
 class LossConfig:
     logit: str = "kl"  # the response term l_KD (spaced_kd.losses.LOGIT_LOSSES)
     feature: str = "mse_mean"  # the feature term; "none" drops it (spaced_kd.losses.FEATURE_LOSSES)
@@ -280,6 +304,7 @@ class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     kd: KDConfig = field(default_factory=KDConfig)
     kd_mode: KDModeConfig = field(default_factory=KDModeConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
     spaced: SpacedConfig = field(default_factory=SpacedConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -307,9 +332,22 @@ class Config:
             checks.positive("interval", self.interval)
         if self.kd.name in ("spaced", "ahead") and self.interval_unit == "epochs" and self.interval >= self.trainer.epochs:
             raise UserError(interval_too_long(f"{self.interval:g} epochs", f"trainer.epochs={self.trainer.epochs:g}"))
+        if self.method.name != "none":
+            self._check_method()
         if self.kd.name == "spaced" and self.spaced.start_epoch >= self.trainer.epochs:
             raise UserError(f"spaced.start_epoch ({self.spaced.start_epoch:g}) is not before the end of training "
                             f"(trainer.epochs={self.trainer.epochs:g}): no step would be spaced")
+
+
+    def _check_method(self) -> None:
+        m = self.method.name
+        if self.kd_mode.name != "peer":
+            raise UserError(f"method={m} brings its own networks; it runs with kd_mode=peer, not kd_mode={self.kd_mode.name}")
+        if self.recipe.name != "default":
+            raise UserError(f"method={m} follows its own published pipeline; recipe={self.recipe.name} "
+                            f"describes the release's online and self KD only: use recipe=default")
+        if self.loss.feature != "none" and self.loss.beta > 0:
+            raise UserError(f"method={m} distils logits only; set loss.feature=none (or loss.beta=0)")
 
 
 def interval_too_long(interval: str, training: str) -> str:

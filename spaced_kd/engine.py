@@ -84,7 +84,7 @@ class Engine:
             assert t == ev.step, f"data stream out of step: event {ev} got batch {t}"
             if state.event_index == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
-            losses = self.learner.step(ev.kind, ev.step, x, y)
+            losses = self.learner.run_event(ev, x, y)
             self.after_event(ev, losses, state, started)
             if self.guard is not None and self.guard.requested:
                 self._checkpoint(state)
@@ -100,7 +100,7 @@ class Engine:
         state.event_index += 1
         self.progress.advance(losses)
         epoch_ends = []
-        for role in ROLES_OF[ev.kind]:
+        for role in ev.roles or ROLES_OF[ev.kind]:
             state.done[role] = ev.step + 1
             if role in self.learner.eval_roles and self._epoch_end(ev.step):
                 epoch_ends.append(role)
@@ -120,7 +120,7 @@ class Engine:
         self.progress.close()
         # Roles whose last update came after their last evaluation (a dropped final block, a
         # fractional last epoch) are evaluated once more so the summary reflects final weights.
-        final = [r for r in self.learner.eval_roles if state.evaluated.get(r, -1) < state.done[r]]
+        final = [r for r in self.learner.eval_roles if state.evaluated.get(r, -1) < state.done.get(r, 0)]
         state.wall_s = time.monotonic() - started
         for role in final:
             self._evaluate(role, state, force=True)

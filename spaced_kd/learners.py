@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from .data.stream import mix_seed
 from .losses import KDLoss
 from .optim import set_lr
-from .schedules import JOINT, STUDENT, TEACHER
+from .schedules import JOINT, STUDENT, TEACHER, Event
 
 # Domain tags of the forward seeds (the data stream uses 0 and 1).
 _FORWARD_SEED = {TEACHER: 2, STUDENT: 3}
@@ -51,6 +51,9 @@ class Learner:
     def _seed_forward(self, role: str, t: int) -> None:
         if self.random_forward:
             torch.manual_seed(mix_seed(self.seed, _FORWARD_SEED[role], t))
+
+    def run_event(self, ev: Event, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        return self.step(ev.kind, ev.step, x, y)
 
     def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         return {TEACHER: self.teacher_step, STUDENT: self.student_step, JOINT: self.joint_step}[kind](t, x, y)

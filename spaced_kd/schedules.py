@@ -25,8 +25,13 @@ TEACHER, STUDENT, JOINT = "teacher", "student", "joint"
 class Event:
     kind: str  # teacher | student | joint
     step: int
+    # The networks that learn, when a method has more than two (spaced_kd.chains); empty: the
+    # roles `kind` names.
+    roles: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # short form keeps schedule traces readable in test failures
+        if self.roles:
+            return f"{'+'.join(self.roles)}{self.step}"
         return f"{self.kind[0].upper()}{self.step}"
 
 

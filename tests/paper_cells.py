@@ -258,6 +258,16 @@ PAPER_CELLS: dict[str, Grid] = {
         ("cifar100", "resnet18", "pit_tiny", "offline"),
         ("cifar100", "resnet18", "pit_tiny", "spaced1.5"),
     ]),
+    # Tab. 4 (Sec. 5.2, App. A.3): a ResNet-18 student on CIFAR-100, six methods, each w/o KD · KD (the
+    # method as published: BAN and TAKD offline, the others online) · w/ Ours (spaced, s = 1.5).
+    # Teachers: BAN, DML, DLB, PSKD the student's architecture; TAKD ResNet-50 (→ ResNet-34 assistant);
+    # SHAKE ResNet-34 (the paper does not name them: docs/methods.md).
+    "table4": Grid({"recipe.name": "default", "probes": [], "dataset.name": "cifar100", "interval": 1.5}, [
+        *[("cifar100", "resnet18", "-" if col == "none" else t, col, m)
+          for m, t, kd in [("ban", "same", "offline"), ("takd", "resnet50", "offline"), ("dml", "same", "online"),
+                           ("shake", "resnet34", "online"), ("dlb", "same", "online"), ("pskd", "same", "online")]
+          for col in ("none", kd, "spaced1.5")],
+    ], extra=("method.name",)),
     # Tab. 10: ResNet-18 / CIFAR-100, interval 0 (online KD), 0.5, 1, 1.5, 2, 2.5 epochs ahead.
     "table10": Grid(RESNET, [
         ("cifar100", "resnet18", "same", "online"),

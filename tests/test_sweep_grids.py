@@ -137,7 +137,8 @@ def test_an_arm_is_the_column_it_is_named_after(arm):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         for experiment in ("paper_resnet", "paper_self_kd"):
             c = load_config(compose(config_name="config", overrides=[f"experiment={experiment}", f"+arm={arm}"]))
-            assert column(c) == arm
+            # method_kd: the method's own schedule (method.kd), here that of method=none
+            assert column(c) == (c.method.kd if arm == "method_kd" else arm)
 
 
 def test_written_cells_have_the_grid_shape():

@@ -1,0 +1,53 @@
+"""Which networks a method trains and how they learn: one `MethodSpec` per method, by name."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, List
+
+from ..config import Config
+from ..registry import Registry
+
+TEACHER_SEED_OFFSET = 10_007  # as spaced_kd.build: teacher.init=different moves network k's seed by k × this
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    role: str
+    model: str
+    width: float
+    drop_path: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    learner: type  # a spaced_kd.methods.base.MethodLearner
+    networks: Callable[[Config], List[NetSpec]]  # first (teaches) to last (the student)
+    # What kd=none trains: "plain" — the raw student (the w/o KD column of BAN, TAKD, DML, SHAKE);
+    # "first" — the student alone, trained as the method trains its first network (DLB, PSKD,
+    # whose w/o KD column is that network's accuracy).
+    baseline: str = "plain"
+    # The first network's updates depend on the others (DML, SHAKE): no shared teacher in a cohort.
+    mutual: bool = False
+    # The links' schedules: None — every link follows kd; else config → one schedule per link.
+    links: Callable[[Config, int], List[str]] | None = None
+    summary: str = ""
+    keys: tuple[str, ...] = field(default_factory=tuple)  # method.* keys it reads
+
+
+METHODS: Registry[MethodSpec] = Registry("method")
+
+
+def net(cfg: Config, role: str, model: str | None = None, width: float | None = None) -> NetSpec:
+    """Network k of a chain: the student's architecture unless told; seeds as teacher.init says
+    (the student, last, always gets the run's seed, like the baseline's network)."""
+    m = cfg.model
+    return NetSpec(role, model or m.name, m.width if width is None else width, m.drop_path, cfg.seed)
+
+
+def seeded(specs: List[NetSpec], cfg: Config) -> List[NetSpec]:
+    if cfg.teacher.init == "same":
+        return specs
+    last = len(specs) - 1
+    return [NetSpec(s.role, s.model, s.width, s.drop_path, cfg.seed + (last - k) * TEACHER_SEED_OFFSET)
+            for k, s in enumerate(specs)]

@@ -1,0 +1,110 @@
+"""DLB and PSKD: a network trained by a self-distillation method teaches an identical student.
+
+The first network ("teacher") learns by the method's own loss; the student learns from it by
+plain KD (loss.*), online or spaced. Under kd=none the student alone learns by the method's
+loss: that is the network the method trains, Tab. 4's w/o KD column.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..config import Config
+from .base import MethodLearner, Out, kl_to
+from .registry import METHODS, MethodSpec, NetSpec, net, seeded
+
+
+class DLBLearner(MethodLearner):
+    """Self-distillation from the last mini-batch (Shen et al., 2022).
+
+    Step t trains on batch t and on batch t − 1 again (the network's previous step, whatever the
+    schedule interleaves): CE on both, plus w·T²·KL(p_prev ‖ p) on batch t − 1, where p_prev
+    is the network's own output on batch t − 1 one step ago (before that step's update). The
+    first step has no previous batch and takes CE alone. The previous batch and its outputs are
+    kept (and checkpointed) as tensors: the release re-feeds the stored batch under a second
+    augmentation, this re-feeds the same augmented images (the stream has one view per step).
+    """
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.prev: Optional[Dict[str, Tensor]] = None  # x, y, logits of the first network's last step
+
+    def forward(self, k: int, t: int, x: Tensor, y: Tensor) -> Out:
+        out = super().forward(k, t, x, y)
+        if k == 0:
+            self._batch = (x.clone(), y.clone())
+            # the previous batch in a forward of its own (BatchNorm statistics apart), as published
+            self._again = None if self.prev is None else super().forward(k, t, self.prev["x"], self.prev["y"]).logits
+        return out
+
+    def loss(self, k: int, t: int, out: Out, y: Tensor, teachers: Dict[int, Out]) -> Dict[str, Tensor]:
+        if k != 0:
+            return super().loss(k, t, out, y, teachers)
+        m = self.cfg.method
+        if self.prev is None:
+            parts = {"ce": F.cross_entropy(out.logits.float(), y)}
+        else:
+            T = m.temperature
+            parts = {"ce": F.cross_entropy(torch.cat([self._again, out.logits]).float(), torch.cat([self.prev["y"], y])),
+                     "kd": m.weight * T * T * kl_to(self._again, self.prev["logits"], T)}
+        x_now, y_now = self._batch
+        self.prev = {"x": x_now, "y": y_now, "logits": out.logits.detach().float()}
+        self._batch = self._again = None
+        return parts
+
+    def extra_state(self) -> dict:
+        return {"prev": self.prev}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.prev = state.get("prev")
+
+
+class PSKDLearner(MethodLearner):
+    """Progressive self-knowledge distillation (Kim et al., 2021).
+
+    The target of sample i in epoch e is (1 − α_e)·onehot(y_i) + α_e·P_{e−1}(i), where P_{e−1}(i) is
+    the network's softmax on sample i when it last saw it (the previous epoch), and
+    α_e = α_T·(e + 1)/E; the loss is the soft-target cross-entropy. In epoch 0 the table holds the
+    labels, so the target is one-hot. The table (N × C) is indexed by the stream's sample indices
+    and kept in the checkpoint.
+    """
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        n, c = self.data.n_train, self.data.num_classes
+        self.past = torch.zeros(n, c, device=self.device)
+
+    def loss(self, k: int, t: int, out: Out, y: Tensor, teachers: Dict[int, Out]) -> Dict[str, Tensor]:
+        if k != 0:
+            return super().loss(k, t, out, y, teachers)
+        spe = self.data.steps_per_epoch
+        epochs = -(-self.plan.total_steps // spe)
+        epoch = t // spe
+        alpha = self.cfg.method.alpha_T * (epoch + 1) / epochs
+        idx = self.data.stream.indices(t).to(self.device)
+        onehot = F.one_hot(y, out.logits.shape[1]).float()
+        past = onehot if epoch == 0 else self.past[idx]
+        target = (1 - alpha) * onehot + alpha * past
+        logits = out.logits.float()
+        self.past[idx] = F.softmax(logits.detach(), dim=1)
+        return {"ce": -(target * F.log_softmax(logits, dim=1)).sum(1).mean()}
+
+    def extra_state(self) -> dict:
+        return {"past": self.past}
+
+    def load_extra_state(self, state: dict) -> None:
+        if "past" in state:
+            self.past.copy_(state["past"])
+
+
+def twins(cfg: Config) -> List[NetSpec]:
+    return seeded([net(cfg, "teacher"), net(cfg, "student")], cfg)
+
+
+METHODS.register("dlb")(MethodSpec(DLBLearner, twins, baseline="first", summary="teacher trained by DLB",
+                                   keys=("temperature", "weight")))
+METHODS.register("pskd")(MethodSpec(PSKDLearner, twins, baseline="first", summary="teacher trained by PS-KD",
+                                    keys=("alpha_T",)))
