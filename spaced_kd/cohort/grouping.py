@@ -29,6 +29,9 @@ def why_alone(cfg: Config) -> Optional[str]:
     """Why this job cannot share its teacher with other jobs, or None when it can."""
     if cfg.kd_mode.name == "self":
         return "kd_mode=self: the network is its own teacher, there is no separate teacher to share"
+    if cfg.method.name != "none":
+        return (f"method={cfg.method.name}: its networks are the method's own (spaced_kd/methods); a cohort "
+                f"shares a plain teacher only")
     if cfg.teacher.checkpoint is not None:
         return "teacher.checkpoint: a loaded teacher is not trained, so there is nothing to share"
     _, replay_moves_bn = teacher_targets(cfg)
