@@ -59,7 +59,3 @@ def chain_events(schedules: Sequence[str], plans: Sequence[Plan], roles: Sequenc
         items = merge(items, link(schedules[k], plans[k], k), shared=k)
     return [Event(GROUP, t, tuple(roles[k] for k in sorted(nets))) for nets, t in items]
 
-
-def single(plan: Plan, role: str) -> List[Event]:
-    """One network alone (a method's kd=none): every step once."""
-    return [Event(GROUP, t, (role,)) for t in range(plan.total_steps)]

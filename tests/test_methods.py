@@ -162,13 +162,13 @@ def test_pskd_targets_mix_labels_and_last_epochs_predictions_progressively():
     lr.learn([0], 0, x, y)
     with torch.no_grad():
         pass
-    stored = lr.past[idx].clone()
+    stored = lr.teacher_state["past"][idx].clone()
     assert torch.allclose(stored.sum(1), torch.ones(len(idx)), atol=1e-5)  # softmax rows
     # in epoch 1, the same samples' target is (1 − α)·onehot + α·stored with α = 0.8·2/4
     t = next(t for t in range(spe, 2 * spe) if set(s.data.stream.indices(t).tolist()) & set(idx.tolist()))
     xt, yt = batch(s, t)
     it = s.data.stream.indices(t)
-    past_t = lr.past[it].clone()
+    past_t = lr.teacher_state["past"][it].clone()
     net.train()
     import copy
     with torch.no_grad():
@@ -354,3 +354,28 @@ def test_table4_fills_each_methods_row_from_its_own_runs(tmp_path):
     assert value("BAN", "KD") == pytest.approx(74.0) and value("DML", "KD") == pytest.approx(65.5)
     assert value("BAN", "w/ Ours") == pytest.approx(76.5) and value("BAN", "Δ") == pytest.approx(2.5)
     assert value("DML", "Δ") == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("method", ["dlb", "pskd", "ban"])
+def test_a_cohort_of_a_methods_runs_matches_each_run_alone(tmp_path, method):
+    """DLB's and PSKD's teachers (and BAN's first generation) learn from the labels and their own
+    state alone: one teacher serves every schedule, each member bit-identical to its run alone,
+    the method's state (last batch, prediction table) included."""
+    from cohort_helpers import ARMS, assert_same_run, cfg_for
+    from spaced_kd.cohort.grouping import teacher_key, why_alone
+    from spaced_kd.cohort.member import COMPLETED, MemberSpec
+    from spaced_kd.cohort.runner import run_cohort
+    from spaced_kd.run import resolved
+
+    extra = {"method": {"name": method}, "loss": {"feature": "none"}}
+    configs = {f"{kd}-{s}": cfg_for(kd, s, **extra) for kd, s in ARMS}
+    assert all(why_alone(c) is None for c in configs.values())
+    assert len({teacher_key(resolved(c)) for c in configs.values()}) == 1
+    for name, cfg in configs.items():
+        run(cfg, tmp_path / "alone" / name, log=lambda *_: None)
+    members = run_cohort([MemberSpec(cfg, tmp_path / "cohort" / name, name=name) for name, cfg in configs.items()],
+                         log=lambda *_: None)
+    assert {m.status for m in members} == {COMPLETED}
+    assert len({id(m.learner.teacher) for m in members if m.has_teacher}) == 1
+    for name in configs:
+        assert_same_run(tmp_path / "alone" / name, tmp_path / "cohort" / name)

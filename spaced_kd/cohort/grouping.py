@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from ..config import Config
+from ..methods import METHODS
 from ..recipe import teacher_targets
 
 # Top-level keys of the resolved config that only the student sees.
@@ -29,9 +30,9 @@ def why_alone(cfg: Config) -> Optional[str]:
     """Why this job cannot share its teacher with other jobs, or None when it can."""
     if cfg.kd_mode.name == "self":
         return "kd_mode=self: the network is its own teacher, there is no separate teacher to share"
-    if cfg.method.name != "none":
-        return (f"method={cfg.method.name}: its networks are the method's own (spaced_kd/methods); a cohort "
-                f"shares a plain teacher only")
+    if cfg.method.name != "none" and not METHODS.get(cfg.method.name).shares_teacher(cfg):
+        return (f"method={cfg.method.name}: its first network learns from the others, or it trains more than "
+                f"two networks, so no teacher trajectory is the same for every student")
     if cfg.teacher.checkpoint is not None:
         return "teacher.checkpoint: a loaded teacher is not trained, so there is nothing to share"
     _, replay_moves_bn = teacher_targets(cfg)

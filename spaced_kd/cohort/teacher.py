@@ -23,7 +23,11 @@ class SharedTeacher:
     def __init__(self, host: PeerLearner, learners: Sequence[PeerLearner], count: int):
         self.host, self.count = host, count
         for learner in learners:
-            if learner is not host:
+            if learner is host:
+                continue
+            if hasattr(learner, "adopt_teacher"):  # a method's learner: its teacher's own state too
+                learner.adopt_teacher(host)
+            else:
                 learner.teacher = learner.modules["teacher"] = host.teacher
                 learner.optimizers["teacher"] = host.optimizers["teacher"]
         self._evals: Dict[str, dict] = {}

@@ -13,7 +13,7 @@ together. For one event the learner
 
 A method is the answer to two questions, asked per network: whom does it learn from
 (`teachers_of`), and what is its loss (`loss`). Methods with per-step state (DLB's last batch,
-PSKD's past predictions) also override `forward`/`extra_state`.
+PSKD's past predictions) keep it in `teacher_state`, which the checkpoint holds.
 """
 from __future__ import annotations
 
@@ -49,9 +49,13 @@ class MethodLearner(Learner):
         super().__init__(dict(nets), {}, **kw)
         self.cfg, self.data, self.plan = cfg, data, plan
         self.roles: List[str] = [role for role, _ in nets]
-        self.nets: Dict[str, nn.Module] = dict(nets)
+        self.nets: Dict[str, nn.Module] = self.modules  # one dict: a cohort swaps the teacher in both
         self.kd_loss, self.target_mode = kd_loss, target_mode
         self.eval_roles = tuple(self.roles)
+        # What a cohort member needs of a two-network method (spaced_kd.cohort): the teacher, and the
+        # state its own loss keeps (`teacher_state`, shared along with it).
+        self.teacher = self.nets["teacher"] if len(self.roles) > 1 else None
+        self.teacher_state: Dict[str, object] = {}
 
     # ------------------------------------------------------------------ what a method says
     def teachers_of(self, k: int) -> List[int]:
@@ -83,15 +87,64 @@ class MethodLearner(Learner):
         return [self.nets[role]]
 
     def extra_state(self) -> dict:
-        return {}
+        return dict(self.teacher_state)
 
     def load_extra_state(self, state: dict) -> None:
-        pass
+        for key, value in state.items():
+            current = self.teacher_state.get(key)
+            if isinstance(current, Tensor) and isinstance(value, Tensor):
+                current.copy_(value)  # in place: a cohort's members hold the same tensor
+            else:
+                self.teacher_state[key] = value
 
     # ------------------------------------------------------------------ one event
     def run_event(self, ev: Event, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        if not ev.roles:  # a two-network method on the plain schedule: PeerLearner's three steps
+            return self.step(ev.kind, ev.step, x, y)
         ks = [self.roles.index(r) for r in ev.roles]
         return self.learn(ks, ev.step, x, y)
+
+    # PeerLearner's interface, for the first network teaching the last one (two networks, or the
+    # method's network alone under kd=none); spaced_kd.cohort drives members through it.
+    def teacher_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        self._teacher_update(t, x, y)
+        return {}
+
+    def student_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        return self._student_update(t, x, y, self.target(t, x) if self.teacher is not None else None)
+
+    def joint_step(self, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        if self.target_mode == "train":
+            target = self._teacher_update(t, x, y)
+        else:
+            target = self.target(t, x)
+            self._teacher_update(t, x, y)
+        return self._student_update(t, x, y, target)
+
+    def target(self, t: int, x: Tensor) -> Tuple[Tensor, Tensor]:
+        return tuple(self.teach(0, t, x))
+
+    def _teacher_update(self, t: int, x: Tensor, y: Tensor) -> Tuple[Tensor, Tensor]:
+        out = self._own_update(0, t, x, y, {})[1]
+        return out.logits.detach().clone(), out.feat.detach().clone()
+
+    def _student_update(self, t: int, x: Tensor, y: Tensor, target) -> Dict[str, Tensor]:
+        k = len(self.roles) - 1
+        return self._own_update(k, t, x, y, {} if target is None else {k - 1: Out(*target)})[0]
+
+    def _own_update(self, k: int, t: int, x: Tensor, y: Tensor, teachers: Dict[int, Out]):
+        self.nets[self.roles[k]].train()
+        self._seed(k, t)
+        with self.autocast():
+            out = self.forward(k, t, x, y)
+            parts = self.loss(k, t, out, y, teachers)
+        return self._update(self.roles[k], t, parts), out
+
+    def adopt_teacher(self, host: "MethodLearner") -> None:
+        """Learn from `host`'s teacher (a cohort's shared one), its state included."""
+        self.teacher = self.nets["teacher"] = host.teacher
+        self.optimizers["teacher"] = host.optimizers["teacher"]
+        self.teacher_state = host.teacher_state
 
     def learn(self, ks: List[int], t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         group = set(ks)

@@ -14,7 +14,7 @@ from ..learners import autocast_factory
 from ..losses import KDLoss
 from ..nets import load_teacher_weights, make_net, prepare
 from ..optim import build_optimizer
-from ..schedules import Event, Plan
+from ..schedules import Event, Plan, expand
 from .base import MethodLearner
 from .registry import METHODS, NetSpec
 
@@ -27,7 +27,7 @@ def build_method(cfg: Config, data: Data, device: torch.device, lr_at: Callable[
         if spec.baseline == "plain":
             return None
         nets = [NetSpec("student", cfg.model.name, cfg.model.width, cfg.model.drop_path, cfg.seed)]
-        events = chains.single(plan, "student")
+        events = expand("none", plan)
     else:
         nets = spec.networks(cfg)
         schedules = spec.links(cfg, len(nets) - 1) if spec.links else [cfg.kd.name] * (len(nets) - 1)
@@ -37,7 +37,10 @@ def build_method(cfg: Config, data: Data, device: torch.device, lr_at: Callable[
                 raise UserError(f"teacher.checkpoint loads method={cfg.method.name}'s first network, which only "
                                 f"kd=offline waits for; use kd=offline or drop teacher.checkpoint")
             plans[0] = replace(plan, teacher_pretrained=True)
-        events = chains.chain_events(schedules, plans, [n.role for n in nets])
+        if spec.shares_teacher(cfg):  # the plain teacher/student/joint events (a cohort walks them)
+            events = expand(schedules[0], plans[0])
+        else:
+            events = chains.chain_events(schedules, plans, [n.role for n in nets])
     modules = []
     for k, n in enumerate(nets):
         if not n.model:  # a part the learner builds itself (SHAKE's shadow head)

@@ -35,6 +35,13 @@ class MethodSpec:
     keys: tuple[str, ...] = field(default_factory=tuple)  # method.* keys it reads
 
 
+    def shares_teacher(self, cfg: Config) -> bool:
+        """Two networks, the first learning from the labels and its own state alone: its trajectory
+        does not depend on the student, so runs that differ in the student's schedule can share it
+        (a cohort), and the runs take PeerLearner's plain teacher/student/joint events."""
+        return not self.mutual and self.links is None and len(self.networks(cfg)) == 2
+
+
 METHODS: Registry[MethodSpec] = Registry("method")
 
 

@@ -30,7 +30,11 @@ class DLBLearner(MethodLearner):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.prev: Optional[Dict[str, Tensor]] = None  # x, y, logits of the first network's last step
+        self.teacher_state["prev"] = None  # x, y, logits of the first network's last step
+
+    @property
+    def prev(self) -> Optional[Dict[str, Tensor]]:
+        return self.teacher_state["prev"]
 
     def forward(self, k: int, t: int, x: Tensor, y: Tensor) -> Out:
         out = super().forward(k, t, x, y)
@@ -51,15 +55,9 @@ class DLBLearner(MethodLearner):
             parts = {"ce": F.cross_entropy(torch.cat([self._again, out.logits]).float(), torch.cat([self.prev["y"], y])),
                      "kd": m.weight * T * T * kl_to(self._again, self.prev["logits"], T)}
         x_now, y_now = self._batch
-        self.prev = {"x": x_now, "y": y_now, "logits": out.logits.detach().float()}
+        self.teacher_state["prev"] = {"x": x_now, "y": y_now, "logits": out.logits.detach().float()}
         self._batch = self._again = None
         return parts
-
-    def extra_state(self) -> dict:
-        return {"prev": self.prev}
-
-    def load_extra_state(self, state: dict) -> None:
-        self.prev = state.get("prev")
 
 
 class PSKDLearner(MethodLearner):
@@ -75,7 +73,7 @@ class PSKDLearner(MethodLearner):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         n, c = self.data.n_train, self.data.num_classes
-        self.past = torch.zeros(n, c, device=self.device)
+        self.teacher_state["past"] = torch.zeros(n, c, device=self.device)
 
     def loss(self, k: int, t: int, out: Out, y: Tensor, teachers: Dict[int, Out]) -> Dict[str, Tensor]:
         if k != 0:
@@ -86,18 +84,12 @@ class PSKDLearner(MethodLearner):
         alpha = self.cfg.method.alpha_T * (epoch + 1) / epochs
         idx = self.data.stream.indices(t).to(self.device)
         onehot = F.one_hot(y, out.logits.shape[1]).float()
-        past = onehot if epoch == 0 else self.past[idx]
+        table = self.teacher_state["past"]
+        past = onehot if epoch == 0 else table[idx]
         target = (1 - alpha) * onehot + alpha * past
         logits = out.logits.float()
-        self.past[idx] = F.softmax(logits.detach(), dim=1)
+        table[idx] = F.softmax(logits.detach(), dim=1)
         return {"ce": -(target * F.log_softmax(logits, dim=1)).sum(1).mean()}
-
-    def extra_state(self) -> dict:
-        return {"past": self.past}
-
-    def load_extra_state(self, state: dict) -> None:
-        if "past" in state:
-            self.past.copy_(state["past"])
 
 
 def twins(cfg: Config) -> List[NetSpec]:
