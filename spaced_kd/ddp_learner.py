@@ -16,7 +16,9 @@ the keys of a single-process run, and a run resumes on any rank count.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, Tuple
@@ -33,6 +35,8 @@ from .learners import Batches, Learner
 # the keyword that says whether DDP sends rank 0's buffers before each forward (renamed in torch 2.11)
 _SYNC_BUFFERS = ("forward_sync_buffers" if "forward_sync_buffers" in
                  inspect.signature(DistributedDataParallel.__init__).parameters else "broadcast_buffers")
+# Test hook: each rank appends "step sha256" of every (x, y) it trains on to $VALUE.rank<r>.
+BATCH_LOG_ENV = "SPACED_KD_BATCH_LOG"
 WRAPPED = ("student", "teacher", "projector", "net")  # learner attributes that hold trained networks
 
 
@@ -54,6 +58,8 @@ class DistributedLearner:
                  find_unused: bool = False, control: dist.ProcessGroup | None = None):
         self.inner, self.data, self.control = learner, data, control
         self.share = Share()
+        log = os.environ.get(BATCH_LOG_ENV)
+        self.batch_log = open(f"{log}.rank{dist.get_rank()}", "a", buffering=1) if log else None
         self.bare: Dict[str, nn.Module] = {}
         self.wrapped: Dict[str, DistributedDataParallel] = {}
         for name in WRAPPED:
@@ -80,6 +86,8 @@ class DistributedLearner:
 
     def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
         self.share.value = x.shape[0] / self.data.step_size(t)
+        if self.batch_log is not None:
+            self.batch_log.write(f"{t} {digest(x, y)}\n")
         return self.inner.step(kind, t, x, y)
 
     def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:
@@ -138,3 +146,9 @@ def needs_unused_search(kd_mode: str, model_names: list[str]) -> bool:
     self-KD teacher step trains the deepest head only; a distilled DeiT teacher's distillation head
     teaches nothing. DDP must then look for unused parameters after each forward."""
     return kd_mode == "self" or any("distilled" in (n or "") for n in model_names)
+
+
+def digest(x: Tensor, y: Tensor) -> str:
+    h = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes())
+    h.update(y.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
