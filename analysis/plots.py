@@ -3,6 +3,7 @@
     fig_interval_curves   Fig. 2b  accuracy vs space interval per network (online = 0, offline = max)
     fig_interval_fit      Fig. 2c  gain over online KD vs interval, pooled, with the quadratic fit
     fig_critical_period   Fig. 3   accuracy vs the epoch spacing starts: (a) fixed window, (b) till the end
+    fig_imagenet_curves   Fig. 5   student test accuracy per epoch on ImageNet-1K (ResNet-18), online vs spaced
     fig_lr_batch          Fig. 6   accuracy vs learning rate (a) and batch size (b), online vs spaced
     fig_flatness          Fig. 4   train loss / accuracy under Gaussian weight noise (probes.json)
     fig_training_curves   per run  test accuracy and loss per epoch, teacher vs student, replays marked
@@ -430,6 +431,43 @@ def fig_training_curves(run_dir: str | os.PathLike, row: dict | None = None):
     return fig
 
 
+# ---------------------------------------------------------------- Fig. 5
+
+
+def fig_imagenet_curves(df: pd.DataFrame, dataset: str = "imagenet1k", model: str = "resnet18"):
+    """Fig. 5: the student's test accuracy per epoch on ImageNet-1K (ResNet-18), online vs spaced
+    KD, mean ± std over seeds (each run's metrics.jsonl; sweeps/fig5.yaml trains them)."""
+    live = df[~df["superseded"]] if "superseded" in df.columns else df
+    runs = live[(live["dataset"] == dataset) & (live["model"] == model) & live["kd"].isin(["online", "spaced"])] \
+        if len(live) else live
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        if runs.empty:
+            _empty(ax, f"no online or spaced runs of {model} on {dataset}")
+            return fig
+        for kd, color in (("online", "tab:gray"), ("spaced", "tab:blue")):
+            part = runs[runs["kd"] == kd]
+            if part.empty:
+                continue
+            curves = []
+            for run_dir in part["run_dir"]:
+                m = read_metrics(run_dir)
+                if m.empty:
+                    continue
+                m = m[(m["split"] == "test") & (m["role"] == "student")]
+                curves.append(m[["epoch", "acc"]])
+            if curves:
+                frame = pd.concat(curves)
+                label = "online KD" if kd == "online" else "spaced KD (ours)"
+                _band(ax, frame.groupby("epoch")["acc"], color, label, marker=None)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ACC_LABEL)
+        ax.set_title(f"Fig. 5 — {model} on {dataset}, student test accuracy (mean ± std over seeds)")
+        _legend_below(ax)
+        fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- everything
 
 
@@ -442,6 +480,7 @@ def plot_all(df: pd.DataFrame, out_dir: str | os.PathLike, metric: str = "studen
     out["fig3_critical_period"] = save(fig_critical_period(df, metric), out_dir, "fig3_critical_period")
     out["fig6_lr_batch"] = save(fig_lr_batch(df, metric), out_dir, "fig6_lr_batch")
     out["fig4_flatness"] = save(fig_flatness(df), out_dir, "fig4_flatness")
+    out["fig5_imagenet_curves"] = save(fig_imagenet_curves(df), out_dir, "fig5_imagenet_curves")
     live = df[~df["superseded"]] if "superseded" in df.columns else df
     picks = live.sort_values("run_dir").drop_duplicates("kd").head(curves) if curves else live.iloc[0:0]
     for rec in picks.to_dict("records"):

@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from . import rundir
+from . import distributed, rundir
 from .config import load_config
 from .engine import Preempted
 from .errors import UserError
@@ -33,22 +33,29 @@ def train_task(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     in_sweep = hc.mode == RunMode.MULTIRUN
+    world = distributed.SINGLE
 
     def report(status: str, error: str | None = None) -> None:
-        if in_sweep:
+        if in_sweep and world.main:  # a multi-process run is one job: rank 0 reports it
             report_job(Path(hc.sweep.dir), hc.job.num, run_dir, status, error)
 
     try:
+        world = distributed.from_env()
         conf = load_config(cfg)
         if conf.probes:  # an unknown probe fails before training
             from .probes.config import probe_names
             probe_names(conf.probes)
-        summary = run(conf, run_dir, record=lambda: write_hydra_record(run_dir, cfg))
+        if world.distributed:  # one run over several processes (torchrun, hydra/launcher=slurm_ddp)
+            from .ddp_run import run as ddp_run
+            summary = ddp_run(conf, run_dir, world, record=lambda: write_hydra_record(run_dir, cfg))
+        else:
+            summary = run(conf, run_dir, record=lambda: write_hydra_record(run_dir, cfg))
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        if world.main:  # the other ranks refuse the same way, silently
+            print(f"error: {exc}", file=sys.stderr, flush=True)
         if not in_sweep:
             sys.exit(2)
-        if record_failure(run_dir, cfg, str(exc)):  # a fresh directory: the failed cell is on record
+        if world.main and record_failure(run_dir, cfg, str(exc)):  # a fresh directory: the failed cell is on record
             write_hydra_record(run_dir, cfg)
         report("failed", str(exc))
         return math.nan  # the sweep goes on; the sweep_status callback reports the failure
@@ -69,6 +76,8 @@ def train_task(cfg: DictConfig) -> float:
         report("failed", f"{type(exc).__name__}: {exc}")
         return math.nan
     report(summary.get("status", "?"), summary.get("error"))
+    if not world.main:
+        return summary["metrics"].get("student_acc", math.nan)
     if conf.probes:  # generalisation probes on the trained run → probes.json (defaults of conf/evaluate.yaml)
         from .probes import run_probes
         try:

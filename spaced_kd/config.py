@@ -250,6 +250,9 @@ class TrainerConfig:
     checkpoint_every: int = field(default=200, metadata=VOLATILE)  # events; epoch ends always checkpoint
     resume: bool = field(default=True, metadata=VOLATILE)  # an existing checkpoint in the run dir is continued
     progress: bool = field(default=True, metadata=VOLATILE)
+    # Multi-process runs (docs/ddp.md): BatchNorm statistics over the global batch (SyncBatchNorm)
+    # instead of each rank's part. Changes what a run computes; a no-op in one process.
+    sync_bn: bool = False
 
     def check(self) -> None:
         checks.positive("trainer.epochs", self.epochs)

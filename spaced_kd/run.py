@@ -113,6 +113,7 @@ class Session:
     state: EngineState
     resumed_from: Optional[int]
     engine: Optional[Engine] = None
+    world_size: int = 1  # processes training it (spaced_kd/distributed.py)
 
     def summary(self, status: str, error: Optional[str] = None) -> dict:
         cfg, setup, state = self.cfg, self.setup, self.state
@@ -123,6 +124,7 @@ class Session:
             interval_steps=setup.plan.interval if cfg.kd.name in ("spaced", "ahead") else None,
             events=setup.n_events, events_done=state.event_index,
             resumed_from_step=self.resumed_from, wall_s=round(state.wall_s, 3), device=str(setup.device),
+            world_size=self.world_size,
         )
 
     def save(self, st: EngineState) -> None:
@@ -131,7 +133,7 @@ class Session:
                "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
         checkpoint.save(self.run_dir / rundir.CHECKPOINT, {
             "config": self.config, "learner": self.setup.learner.state_dict(), "tracker": self.tracker.state_dict(),
-            "engine": st.to_dict(), "rng": rng})
+            "engine": st.to_dict(), "rng": rng, "world_size": self.world_size})
 
     def complete(self, log) -> dict:
         """The trained run's record made whole: metrics.jsonl as the run logged it, the final summary."""
@@ -143,15 +145,19 @@ class Session:
 
 
 def open_session(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]],
-                 data: Optional[Data] = None, engine_cls: type[Engine] = Engine) -> Session:
+                 data: Optional[Data] = None, engine_cls: type[Engine] = Engine,
+                 world_size: int = 1, tracker_cls: type[Tracker] = Tracker) -> Session:
     """Build the run (on `data` when given: runs that differ only in student-side settings share
-    one), write the caller's record, restore the checkpoint; the caller holds the run's lock."""
+    one), write the caller's record, restore the checkpoint; the caller holds the run's lock.
+    `world_size`, `tracker_cls`: a multi-process run's (spaced_kd/ddp_run.py)."""
     resumed = checkpoint.load(run_dir / rundir.CHECKPOINT) if cfg.trainer.resume else None
     setup = build(cfg, data=data)  # the last place bad input can be found: nothing is written before it
+    if resumed is not None:
+        check_world_size(run_dir, resumed, setup, world_size)
     config = resolved(cfg)
     if record is not None:
         record()
-    tracker = Tracker(run_dir, cfg.logger, config, run_name=run_dir.name)
+    tracker = tracker_cls(run_dir, cfg.logger, config, run_name=run_dir.name)
     state = EngineState()
     if resumed is not None:
         setup.learner.load_state_dict(resumed["learner"])
@@ -165,7 +171,7 @@ def open_session(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], 
     else:
         tracker.reset()
     session = Session(cfg, run_dir, setup, config, tracker, state,
-                      state.done["student"] if resumed is not None else None)
+                      state.done["student"] if resumed is not None else None, world_size=world_size)
     session.engine = engine_cls(
         events=setup.events, learner=setup.learner, data=setup.data, tracker=tracker,
         progress=Progress(cfg.trainer.progress, math.ceil(setup.plan.total_steps / setup.steps_per_epoch),
@@ -176,6 +182,21 @@ def open_session(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], 
         checkpoint_every=cfg.trainer.checkpoint_every, log=log,
     )
     return session
+
+
+def check_world_size(run_dir: Path, resumed: dict, setup: Setup, world_size: int) -> None:
+    """A run trained with per-rank BatchNorm on N processes continues only on N: another count
+    would change its BatchNorm statistics mid-run (docs/ddp.md). Synchronised or no BatchNorm:
+    any count computes the same run."""
+    from .sync_bn import has_batchnorm
+
+    was = int(resumed.get("world_size", 1))
+    if was == world_size or setup.cfg.trainer.sync_bn \
+            or not any(has_batchnorm(m) for m in setup.learner.modules.values()):
+        return
+    raise UserError(f"{run_dir} was trained on {was} process{'es' if was > 1 else ''} with per-rank BatchNorm; "
+                    f"resuming on {world_size} would change its BatchNorm statistics mid-run; resume it with "
+                    f"{was} (torchrun --nproc_per_node={was}), or set trainer.resume=false to train it again")
 
 
 def _train(cfg: Config, run_dir: Path, log, record: Optional[Callable[[], None]]) -> dict:

@@ -3,7 +3,7 @@ import math
 
 from analysis_fakes import make_run, paper_sweep, peer
 from analysis.collect import collect
-from analysis.plots import fig_training_curves, main, plot_all, replay_epochs
+from analysis.plots import fig_imagenet_curves, fig_training_curves, main, plot_all, replay_epochs
 
 FIGURES = ["fig2b_interval_curves", "fig2c_interval_fit", "fig3_critical_period", "fig6_lr_batch", "fig4_flatness"]
 
@@ -28,7 +28,7 @@ def test_every_figure_renders_from_a_fake_sweep(tmp_path):
 def test_figures_render_without_data(tmp_path):
     make_run(tmp_path / "runs", "only", cfg=peer("none"), student_acc=68.0)  # nothing to plot but a baseline
     out = plot_all(collect(tmp_path / "runs"), tmp_path / "figs", curves=1, n_boot=5)
-    for name in FIGURES:
+    for name in FIGURES + ["fig5_imagenet_curves"]:  # (the fake sweep has no ImageNet runs: Fig. 5 says so)
         assert all(p.exists() for p in out[name])
 
 
@@ -55,5 +55,18 @@ def test_cli_writes_png_and_pdf(tmp_path, capsys):
     for kd, s in [("online", None), ("spaced", 1.0), ("spaced", 2.0)]:
         make_run(tmp_path / "runs", f"{kd}{s}", cfg=peer(kd, s), student_acc=70.0 + (s or 0), teacher_acc=69.0)
     assert main([str(tmp_path / "runs"), "--out", str(tmp_path / "figs"), "--curves", "1"]) == 0
-    assert len(list((tmp_path / "figs").glob("*.png"))) == len(list((tmp_path / "figs").glob("*.pdf"))) == 6
+    assert len(list((tmp_path / "figs").glob("*.png"))) == len(list((tmp_path / "figs").glob("*.pdf"))) == 7  # 6 figures + 1 curve
     assert "fig2c_interval_fit" in capsys.readouterr().out
+
+
+def test_fig5_draws_online_and_spaced_imagenet_curves(tmp_path):
+    for seed in (0, 1):
+        for kd, interval, acc in (("online", None, 68.0), ("spaced", 1.5, 70.0)):
+            make_run(tmp_path / "runs", f"{kd}-{seed}", cfg=peer(kd, interval, **{"dataset.name": "imagenet1k"}),
+                     student_acc=acc + seed, seed=seed, epochs=5)
+    make_run(tmp_path / "runs", "cifar", cfg=peer("spaced", 1.5), student_acc=50.0)  # another data set: left out
+    ax = fig_imagenet_curves(collect(tmp_path / "runs")).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"online KD (n=2)", "spaced KD (ours) (n=2)"}
+    assert list(lines["spaced KD (ours) (n=2)"].get_xdata()) == [1, 2, 3, 4, 5]
+    assert lines["spaced KD (ours) (n=2)"].get_ydata()[-1] == 70.5  # mean of the seeds' last epoch

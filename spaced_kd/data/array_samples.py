@@ -53,5 +53,11 @@ class ArraySampleData(PerSampleData):
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._check_split(split)
         x, y = self._eval[split]
+        lo, hi = self.part(x.shape[0])
+        x, y = x[lo:hi], y[lo:hi]
         for i in range(0, x.shape[0], batch_size):
             yield self.normalise(resize_uint8(x[i : i + batch_size], self.image_size)), y[i : i + batch_size]
+
+    def eval_size(self, split: str) -> int:
+        self._check_split(split)
+        return int(self._eval[split][1].shape[0])

@@ -20,10 +20,32 @@ class Data:
     stream: Stream
     eval_splits: list[str]
     device: torch.device
+    # A multi-process run (spaced_kd/distributed.py): this process builds only its part of each
+    # global batch and of each evaluation split; (0, 1) is the whole.
+    shard_rank: int = 0
+    shard_size: int = 1
 
     @property
     def steps_per_epoch(self) -> int:
         return self.stream.steps_per_epoch
+
+    def set_shard(self, rank: int, size: int) -> None:
+        self.shard_rank, self.shard_size = int(rank), int(size)
+
+    def part(self, n: int) -> tuple[int, int]:
+        """[lo, hi) of this process's part of n consecutive items (the whole when not sharded)."""
+        from ..distributed import shard
+
+        return shard(n, self.shard_rank, self.shard_size)
+
+    def step_size(self, t: int) -> int:
+        """Samples in step t's global batch (the last of an epoch may be short)."""
+        s = self.stream
+        return min(s.batch_size, s.n - (int(t) % s.steps_per_epoch) * s.batch_size)
+
+    def eval_size(self, split: str) -> int:
+        """Samples in an evaluation split (all of it, whatever the shard)."""
+        raise NotImplementedError
 
     def train_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Augmented, normalised float32 images [B, C, H, W] and int64 labels [B] of step t."""

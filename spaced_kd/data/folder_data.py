@@ -62,8 +62,14 @@ class FolderData(PerSampleData):
 
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._check_split(split)
-        loader = self._loader(_EvalSet(self._splits[split], self.image_size), batch_size=batch_size, shuffle=False,
+        samples = self._splits[split]
+        lo, hi = self.part(len(samples))
+        loader = self._loader(_EvalSet(samples[lo:hi], self.image_size), batch_size=batch_size, shuffle=False,
                               collate_fn=_eval_collate)
         for x, y in loader:
             x = readable(x)
             yield self.normalise(x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)
+
+    def eval_size(self, split: str) -> int:
+        self._check_split(split)
+        return len(self._splits[split])

@@ -87,16 +87,18 @@ class TrainSamples(Dataset):
 
 
 class StepBatches:
-    """A batch sampler over the given steps, consumed lazily (the DataLoader pulls a few ahead)."""
+    """A batch sampler over the given steps, consumed lazily (the DataLoader pulls a few ahead).
+    `part(n)`: the [lo, hi) of each global batch this process builds (a multi-process run)."""
 
-    def __init__(self, stream: Stream, steps: Iterable[int]):
-        self.stream, self.steps = stream, steps
+    def __init__(self, stream: Stream, steps: Iterable[int], part: Callable[[int], tuple[int, int]] = lambda n: (0, n)):
+        self.stream, self.steps, self.part = stream, steps, part
 
     def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
         for t in self.steps:
             idx = self.stream.indices(t)
             seeds, _ = step_params(self.stream, t, len(idx), 0.0)
-            yield [(int(t), int(i), int(s)) for i, s in zip(idx.tolist(), seeds.tolist())]
+            lo, hi = self.part(len(idx))
+            yield [(int(t), int(i), int(s)) for i, s in zip(idx.tolist()[lo:hi], seeds.tolist()[lo:hi])]
 
 
 def collate(items: list[tuple[int, torch.Tensor | Unreadable, int]]) -> tuple[int, torch.Tensor | Unreadable, torch.Tensor]:
@@ -123,13 +125,15 @@ class PerSampleData(Data):
         if self._train_set.transform.normalised:
             return x, y
         if self.rotation > 0:
-            _, angles = step_params(self.stream, t, x.shape[0], self.rotation)
-            x = rotate(x, angles, self.fill)
+            n = self.step_size(t)
+            lo, hi = self.part(n)
+            _, angles = step_params(self.stream, t, n, self.rotation)
+            x = rotate(x, angles[lo:hi], self.fill)
         return self.normalise(x), y
 
     def train_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Built in this process: the same bytes as train_batches gives, without prefetching."""
-        (batch,) = StepBatches(self.stream, [t])
+        (batch,) = StepBatches(self.stream, [t], self.part)
         return self._finish(*collate([self._train_set[item] for item in batch]))
 
     def _loader(self, dataset: Dataset, **kw) -> DataLoader:
@@ -142,6 +146,6 @@ class PerSampleData(Data):
     def train_batches(self, steps: Iterable[int]) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         # A fresh loader per call: its workers end with the iteration, and two calls never share state.
         # Pass one long (lazy) step sequence rather than calling per step, or worker start-up dominates.
-        loader = self._loader(self._train_set, batch_sampler=StepBatches(self.stream, steps), collate_fn=collate)
+        loader = self._loader(self._train_set, batch_sampler=StepBatches(self.stream, steps, self.part), collate_fn=collate)
         for t, x, y in loader:
             yield (t, *self._finish(t, x, y))

@@ -46,15 +46,23 @@ class TensorData(Data):
         x, y = self._splits["train"]
         epoch, i = divmod(int(t), self.stream.steps_per_epoch)
         order, params = self._epoch(epoch)
-        part = slice(i * self.stream.batch_size, (i + 1) * self.stream.batch_size)
+        start = i * self.stream.batch_size
+        lo, hi = self.part(min(self.stream.batch_size, self.stream.n - start))  # the whole unless sharded
+        part = slice(start + lo, start + hi)
         idx = order[part]
         return self.augment.apply(x.index_select(0, idx), params[part]), y.index_select(0, idx)
 
     def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._check_split(split)
         x, y = self._splits[split]
+        lo, hi = self.part(x.shape[0])
+        x, y = x[lo:hi], y[lo:hi]
         for i in range(0, x.shape[0], batch_size):
             yield self.normalise(x[i : i + batch_size]), y[i : i + batch_size]
+
+    def eval_size(self, split: str) -> int:
+        self._check_split(split)
+        return int(self._splits[split][1].shape[0])
 
     def train_eval_tensors(self) -> Split:
         """The un-augmented training set as stored (uint8 on device), e.g. for probes."""
