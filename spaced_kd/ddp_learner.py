@@ -84,11 +84,11 @@ class DistributedLearner:
     def eval_roles(self) -> tuple[str, ...]:
         return self.inner.eval_roles
 
-    def step(self, kind: str, t: int, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
-        self.share.value = x.shape[0] / self.data.step_size(t)
+    def run_event(self, ev, x: Tensor, y: Tensor) -> Dict[str, Tensor]:
+        self.share.value = x.shape[0] / self.data.step_size(ev.step)
         if self.batch_log is not None:
-            self.batch_log.write(f"{t} {digest(x, y)}\n")
-        return self.inner.step(kind, t, x, y)
+            self.batch_log.write(f"{ev.step} {digest(x, y)}\n")
+        return self.inner.run_event(ev, x, y)
 
     def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:
         counted = _Counted(batches)

@@ -158,6 +158,11 @@ NOT_PER_SAMPLE = {"loss.logit": ("mse_sum",), "loss.feature": ("mse_sum", "l2_di
 
 
 def _check_losses(cfg: Config) -> Optional[str]:
+    if cfg.method.name != "none":
+        # DLB feeds one network twice before a backward and PSKD keeps a table of whole-batch
+        # predictions: neither has a rank's-part form yet
+        return (f"method={cfg.method.name} runs in one process; a multi-process run trains the paper's own "
+                f"online, spaced and self KD (method=none)")
     for key, names in NOT_PER_SAMPLE.items():
         value = getattr(cfg.loss, key.split(".")[1])
         if value in names:

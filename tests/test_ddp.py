@@ -166,3 +166,10 @@ def test_sum_reduced_loss_is_refused_in_one_line(tmp_path):
     assert r.stderr.count("is summed over the whole batch") == 1 and "spaced_kd/" not in r.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
 
+
+
+def test_a_kd_method_is_refused_in_one_line(tmp_path):
+    r = torchrun(*ARGS, "method=dml", f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode != 0
+    assert r.stderr.count("method=dml runs in one process") == 1 and "spaced_kd/" not in r.stderr
+    assert not (tmp_path / "run" / "summary.json").exists()
