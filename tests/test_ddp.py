@@ -173,3 +173,14 @@ def test_a_kd_method_is_refused_in_one_line(tmp_path):
     assert r.returncode != 0
     assert r.stderr.count("method=dml runs in one process") == 1 and "spaced_kd/" not in r.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_spaced_self_kd_runs_over_two_ranks(tmp_path):
+    """Self KD (BYOT heads) under DDP: one wrapped network whose shallow heads learn in replay; it
+    completes as one run and reports every head."""
+    d = tmp_path / "self"
+    r = torchrun(*ARGS, "kd_mode=self", "kd=spaced", "interval_unit=steps", "interval=3", f"hydra.run.dir={d}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = summary(d)
+    assert s["status"] == "completed" and s["world_size"] == 2 and s["steps"] == s["total_steps"]
+    assert {"student_acc", "ensemble_acc", "head1_acc"} <= set(s["metrics"])
