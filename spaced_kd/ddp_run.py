@@ -263,6 +263,8 @@ def _report_failure(session, world: distributed.World, exc: BaseException, guard
         except Exception:
             pass
     if not world.main:
+        if comm and world.rank == 1:
+            _speak_for_a_silent_rank0(session.run_dir, own)
         return
     tracker = session.tracker
     if not comm:
@@ -273,6 +275,22 @@ def _report_failure(session, world: distributed.World, exc: BaseException, guard
     best_effort(tracker.write_summary, session.summary("failed", error=f"a rank failed or died; rank 0 saw: {own}"))
     reports = _collect_reports(store, world) if store is not None else {}
     best_effort(tracker.write_summary, session.summary("failed", error=attribute(reports, world.size, own)))
+
+
+def _speak_for_a_silent_rank0(run_dir: Path, seen: str) -> None:
+    """Rank 0 died (its lock is free and its last summary still says "running"): rank 1 writes the
+    failure into that summary, so the run directory never claims a dead run is running. A living
+    rank 0 holds the lock until it has written its own report, which this then leaves alone."""
+    try:
+        with rundir.RunLock(run_dir, timeout=REPORT_WAIT_S + 30):
+            last = rundir.read_summary(run_dir)
+            if last is None or last.get("status") != "running":
+                return
+            last.update(status="failed", error=f"rank 0 stopped without a word (killed, out of memory or its "
+                                                f"node lost); the run stopped with it (rank 1 saw: {seen})")
+            rundir.write_summary(run_dir, last)
+    except (UserError, OSError):
+        pass
 
 
 def _store():

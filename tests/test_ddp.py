@@ -184,3 +184,13 @@ def test_spaced_self_kd_runs_over_two_ranks(tmp_path):
     s = summary(d)
     assert s["status"] == "completed" and s["world_size"] == 2 and s["steps"] == s["total_steps"]
     assert {"student_acc", "ensemble_acc", "head1_acc"} <= set(s["metrics"])
+
+
+def test_sigkill_of_rank_0_is_written_into_the_summary_by_rank_1(tmp_path):
+    """The writer itself dies: its last summary said "running"; the surviving rank writes the failure."""
+    d = tmp_path / "run"
+    r = torchrun(*ARGS, f"hydra.run.dir={d}", env={KILL_AT_ENV: "10", "SPACED_KD_KILL_RANK": "0"})
+    assert r.returncode != 0
+    s = summary(d)
+    assert s["status"] == "failed" and "rank 0 stopped without a word" in s["error"], s
+    assert s["world_size"] == 2 and s["config"]["seed"] == 0  # the rest of rank 0's record is kept
