@@ -92,12 +92,8 @@ def run(cfg: Config, run_dir: Path, world: distributed.World, log=print,
     """Train one run as rank `world.rank` of `world.size`; returns its summary (every rank)."""
     device = torch.device(distributed.device_for(cfg.trainer.device, world))
     distributed.init(world, device)
-    # small control messages (decisions, evaluation sums, agreement) over gloo, on the CPU
-    control = dist.new_group(backend="gloo") if device.type == "cuda" else None
-    try:
-        return _run(cfg, run_dir, world, device, control, log if world.main else _quiet, record)
-    finally:
-        distributed.close()
+    control = distributed.control_group(device)
+    return _run(cfg, run_dir, world, device, control, log if world.main else _quiet, record)
 
 
 def _quiet(*_args, **_kw) -> None:

@@ -11,6 +11,7 @@ gloo, which is how the tests run it.
 """
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -99,18 +100,43 @@ def device_for(name: str, world: World) -> str:
     return "cuda"
 
 
+_CONTROL: dict = {}  # the gloo group for control messages of a CUDA process group, made once
+
+
 def init(world: World, device: torch.device) -> None:
-    """Join the run's process group (env:// rendezvous: MASTER_ADDR, MASTER_PORT)."""
+    """Join the process group (env:// rendezvous: MASTER_ADDR, MASTER_PORT) once per process.
+
+    The group outlives a run: a sweep under torchrun trains its runs one after another in the same
+    processes, and a second rendezvous on the same store races with the first one's keys (seen as
+    a failed group creation or a hang in one run of several). It is closed when the process ends.
+    """
+    backend = backend_for(device)
+    if dist.is_initialized():
+        if dist.get_backend() == backend:
+            return
+        close()  # a run on another device kind: a group of the right backend
     for key in ("MASTER_ADDR", "MASTER_PORT"):
         if not os.environ.get(key):
             raise UserError(f"rank {world.rank} of {world.size}: {key} is not set; launch with torchrun or "
                             f"hydra/launcher=slurm_ddp")
     timeout = timedelta(seconds=_int_env(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
     kw = {"device_id": device} if device.type == "cuda" else {}
-    dist.init_process_group(backend_for(device), rank=world.rank, world_size=world.size, timeout=timeout, **kw)
+    dist.init_process_group(backend, rank=world.rank, world_size=world.size, timeout=timeout, **kw)
+    atexit.register(close)
+
+
+def control_group(device: torch.device):
+    """Where small control messages (decisions, evaluation sums, agreement) go: the process group
+    itself on the CPU, a gloo group beside NCCL on CUDA."""
+    if device.type != "cuda":
+        return None
+    if "gloo" not in _CONTROL:
+        _CONTROL["gloo"] = dist.new_group(backend="gloo")
+    return _CONTROL["gloo"]
 
 
 def close() -> None:
+    _CONTROL.clear()
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 

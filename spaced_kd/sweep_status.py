@@ -22,7 +22,7 @@ from typing import Any, Optional
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from . import rundir
+from . import distributed, rundir
 from .atomic import write_json_atomic
 
 INVOCATION_ENV = "SPACED_KD_INVOCATION"
@@ -70,6 +70,8 @@ class SweepStatus(Callback):
         FAILED.clear()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if not distributed.from_env().main:
+            return  # a sweep of multi-process runs (torchrun): rank 0 recorded its jobs and reports them
         sweep_dir = Path(config.hydra.sweep.dir)
         records = job_records(sweep_dir, os.environ.get(INVOCATION_ENV, ""))
         bad = {run: rec.get("status", "?") for run, rec in records.items() if rec.get("status") != "completed"}

@@ -194,3 +194,16 @@ def test_sigkill_of_rank_0_is_written_into_the_summary_by_rank_1(tmp_path):
     s = summary(d)
     assert s["status"] == "failed" and "rank 0 stopped without a word" in s["error"], s
     assert s["world_size"] == 2 and s["config"]["seed"] == 0  # the rest of rank 0's record is kept
+
+
+def test_a_cohort_sweep_under_torchrun_runs_its_jobs_one_by_one_over_every_rank(tmp_path):
+    """A cohort is one process; over several ranks its runs go one after another, each a 2-rank run."""
+    sweep = tmp_path / "sweep"
+    r = torchrun("-m", "kd=online,spaced", "hydra/sweeper=cohort", *ARGS, f"hydra.sweep.dir={sweep}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = sorted(sweep.glob("*/seed-0/summary.json"))
+    assert len(runs) == 2
+    for path in runs:
+        s = summary(path.parent)
+        assert s["status"] == "completed" and s["world_size"] == 2
+    assert r.stdout.count("runs completed") == 1 and "2/2 runs completed" in r.stdout  # rank 0 reports

@@ -19,6 +19,8 @@ from typing import Any, Callable, List, Sequence, Tuple
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from .. import distributed
+
 
 @dataclass(frozen=True)
 class Job:
@@ -43,6 +45,10 @@ class CohortTask:
         jobs = [(job, self._compose(job, hc.job.id)) for job in self.jobs[hc.job.num]]
         if len(jobs) == 1:
             return self._plain(jobs[0][1])
+        if distributed.from_env().distributed:
+            # one run over several processes (torchrun, hydra/launcher=slurm_ddp): a cohort is one
+            # process, so its runs go one after another, each over every rank
+            return [self._plain(full) for _, full in jobs]
         return self._cohort(jobs)
 
     # ---------------------------------------------------------------- a job as a plain sweep has it
