@@ -7,7 +7,8 @@ k students of one architecture (different initial weights) take the same batch a
 as the members of a cohort replaying one block do. The script prints, per parameter kind, the
 largest difference between the vmapped gradient and the separate one, whether the BatchNorm
 running statistics agree bit for bit, and the time of one vmapped forward-backward beside k
-separate ones, measured side by side in one process.
+separate ones, measured side by side in one process. It also checks the other route layer by
+layer: a grouped convolution and one BatchNorm over k·C channels against k separate layers.
 """
 from __future__ import annotations
 
@@ -48,6 +49,35 @@ def batched(nets, x, y, target):
     return grads, buffers
 
 
+def grouped_check(k: int, batch: int, size: int) -> tuple[bool, bool, bool, bool]:
+    """The other batching route, one layer at a time: k convolutions as one grouped convolution
+    (the input repeated k times along channels), and k BatchNorms as one over k·C channels.
+    Returns whether each of conv forward, conv weight gradient, BatchNorm forward and BatchNorm
+    input gradient is bit-identical to the k separate layers."""
+    torch.manual_seed(7)
+    c, o = 16, 32
+    x = torch.randn(batch, c, size, size)
+    ws = [torch.randn(o, c, 3, 3, requires_grad=True) for _ in range(k)]
+    gs = [torch.randn(batch, o, size, size) for _ in range(k)]
+    outs = [F.conv2d(x, w, padding=1) for w in ws]
+    grads = [torch.autograd.grad((out * g).sum(), w)[0] for out, g, w in zip(outs, gs, ws)]
+    wg = torch.cat([w.detach() for w in ws]).requires_grad_()
+    og = F.conv2d(x.repeat(1, k, 1, 1), wg, padding=1, groups=k)
+    gg = torch.autograd.grad((og * torch.cat(gs, 1)).sum(), wg)[0]
+    conv_fwd = all(torch.equal(og[:, i * o:(i + 1) * o], outs[i]) for i in range(k))
+    conv_grad = all(torch.equal(gg[i * o:(i + 1) * o], grads[i]) for i in range(k))
+    xs = [torch.randn(batch, o, size, size, requires_grad=True) for _ in range(k)]
+    xg = torch.cat([t.detach() for t in xs], 1).requires_grad_()
+    yg = torch.nn.BatchNorm2d(k * o)(xg)
+    ys = [torch.nn.BatchNorm2d(o)(t) for t in xs]
+    gy = torch.randn_like(yg)
+    dg = torch.autograd.grad(yg, xg, gy)[0]
+    ds = [torch.autograd.grad(ys[i], xs[i], gy[:, i * o:(i + 1) * o])[0] for i in range(k)]
+    bn_fwd = all(torch.equal(yg[:, i * o:(i + 1) * o], ys[i]) for i in range(k))
+    bn_grad = all(torch.equal(dg[:, i * o:(i + 1) * o], ds[i]) for i in range(k))
+    return conv_fwd, conv_grad, bn_fwd, bn_grad
+
+
 def kind(name: str) -> str:
     if ".bn" in name or name.startswith("stem.1") or "shortcut.1" in name:
         return "BatchNorm"
@@ -83,6 +113,9 @@ def main() -> None:
     for name, d in sorted(worst.items()):
         print(f"  gradients, {name:9s} largest |vmap − separate| = {d:.3g}" + ("  (bit-identical)" if d == 0 else ""))
     print(f"  BatchNorm running statistics bit-identical: {buffers_equal}")
+    conv_fwd, conv_grad, bn_fwd, bn_grad = grouped_check(args.members, args.batch, args.size)
+    print(f"  grouped layers bit-identical to separate ones: convolution forward {conv_fwd}, weight gradient "
+          f"{conv_grad}; BatchNorm over k·C channels forward {bn_fwd}, input gradient {bn_grad}")
 
     # the timed steps only: models copied and stacked once, outside the clock
     trained = [copy.deepcopy(n).train() for n in nets]
