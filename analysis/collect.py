@@ -259,13 +259,13 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "recipe": cfg.get("recipe.name") or (SCHEMA_DEFAULTS["recipe.name"] if cfg else None),
         # Tab. 4's KD methods: a method's runs (its kd=none included: each method has its own
         # pipeline) form its row; None, the paper's own online / self KD, whose kd=none is every row's
-        "method": _method(cfg.get("method.name"), kd),
+        "method": _method(cfg.get("method.name")),
         # the method's own schedule, as published (Tab. 4's KD column): offline for BAN and TAKD
         "own_kd": kd == (cfg.get("method.kd") or "online"),
     }
 
 
-def _method(name: Any, kd: Any) -> Any:
+def _method(name: Any) -> Any:
     if isinstance(name, str) and name != "none":
         return METHOD_LABELS.get(name, name)
     return None

@@ -14,21 +14,10 @@ from .errors import UserError
 from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
 from .losses import KDLoss
 from .methods.build import build_method
-from .nets import load_teacher_weights, make_net, prepare
+from .nets import TEACHER_SEED_OFFSET, load_teacher_weights, make_net, prepare, resolve_device
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
 from . import recipe
-
-# How far apart the teacher's and student's initial seeds are when teacher.init=different.
-TEACHER_SEED_OFFSET = 10_007
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
-    return torch.device(name)
 
 
 @dataclass

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 
 from .errors import UserError
+from .nets import resolve_device
 
 # How long a collective may wait for a rank before the run fails (a rank that hangs, not one that
 # dies: a dead rank's sockets close and its peers fail at once).
@@ -91,13 +92,10 @@ def backend_for(device: torch.device) -> str:
 def device_for(name: str, world: World) -> str:
     """The device a rank trains on: cuda:LOCAL_RANK under CUDA (set as the current device, so
     `torch.device("cuda")` means it), the CPU otherwise."""
-    cuda = name == "cuda" or (name == "auto" and torch.cuda.is_available())
-    if not cuda:
-        return "cpu"
-    if not torch.cuda.is_available():
-        raise UserError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
-    torch.cuda.set_device(world.local_rank % torch.cuda.device_count())
-    return "cuda"
+    kind = resolve_device(name).type
+    if kind == "cuda":
+        torch.cuda.set_device(world.local_rank % torch.cuda.device_count())
+    return kind
 
 
 _CONTROL: dict = {}  # the gloo group for control messages of a CUDA process group, made once

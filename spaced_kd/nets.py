@@ -1,4 +1,4 @@
-"""Networks as a run builds them: seeded initialisation, device, memory format, compilation."""
+"""Networks as a run builds them: the device, seeded initialisation, memory format, compilation."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +10,17 @@ from . import checkpoint, rundir
 from .config import Config
 from .errors import UserError
 from .models import build_model, build_self_model
+
+# How far apart networks' initial seeds are when teacher.init=different.
+TEACHER_SEED_OFFSET = 10_007
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
+    return torch.device(name)
 
 
 def prepare(net: nn.Module, cfg: Config, device: torch.device) -> nn.Module:

@@ -1,5 +1,6 @@
 """Tab. 4's methods (spaced_kd/methods): loss terms against hand computations, who learns from
 whom and when, exact replay, resume after SIGKILL in a multi-network schedule, one-line refusals."""
+import copy
 import math
 import signal
 
@@ -107,11 +108,9 @@ def test_dml_online_updates_both_peers_from_each_others_pre_update_outputs():
     lr = s.learner
     x, y = batch(s)
     t0, s0 = weights(lr.nets["teacher"]), weights(lr.nets["student"])
-    with torch.no_grad():
-        lr.nets["teacher"].train(), lr.nets["student"].train()
-    # by hand, on copies: forward both, each loss against the other's detached output, one SGD step each
-    import copy
-    ta, sa = copy.deepcopy(lr.nets["teacher"]), copy.deepcopy(lr.nets["student"])
+    # by hand, on train-mode copies: forward both, each loss against the other's detached output,
+    # one SGD step each
+    ta, sa = copy.deepcopy(lr.nets["teacher"]).train(), copy.deepcopy(lr.nets["student"]).train()
     oa, ob = ta(x)[0], sa(x)[0]
     la = F.cross_entropy(oa, y) + F.kl_div(F.log_softmax(oa, 1), F.log_softmax(ob.detach(), 1), reduction="batchmean", log_target=True)
     lb = F.cross_entropy(ob, y) + F.kl_div(F.log_softmax(ob, 1), F.log_softmax(oa.detach(), 1), reduction="batchmean", log_target=True)
@@ -139,7 +138,6 @@ def test_dlb_second_step_distils_from_its_own_previous_step():
     assert "kd" not in parts0  # the first step has no previous batch
     assert torch.allclose(lr.prev["logits"], before, atol=1e-5) and torch.equal(lr.prev["x"], x0)
     # step 1 by hand: CE over [batch 0 again; batch 1] + T²·KL(p_prev ‖ p_now on batch 0), T = 3, weight 1
-    import copy
     ref = copy.deepcopy(net)
     ref.train()
     with torch.no_grad():
@@ -160,8 +158,6 @@ def test_pskd_targets_mix_labels_and_last_epochs_predictions_progressively():
     x, y = batch(s, 0)
     idx = s.data.stream.indices(0)
     lr.learn([0], 0, x, y)
-    with torch.no_grad():
-        pass
     stored = lr.teacher_state["past"][idx].clone()
     assert torch.allclose(stored.sum(1), torch.ones(len(idx)), atol=1e-5)  # softmax rows
     # in epoch 1, the same samples' target is (1 − α)·onehot + α·stored with α = 0.8·2/4
@@ -169,8 +165,6 @@ def test_pskd_targets_mix_labels_and_last_epochs_predictions_progressively():
     xt, yt = batch(s, t)
     it = s.data.stream.indices(t)
     past_t = lr.teacher_state["past"][it].clone()
-    net.train()
-    import copy
     with torch.no_grad():
         logits = copy.deepcopy(net).train()(xt)[0]
     alpha = 0.8 * 2 / 4

@@ -185,9 +185,3 @@ class MethodLearner(Learner):
         super().load_state_dict(state)
         self.load_extra_state(state.get("method", {}))
 
-
-def kl_to(s_logits: Tensor, t_logits: Tensor, T: float) -> Tensor:
-    """KL(p_t ‖ p_s) at temperature T, batch mean (no T² factor: callers scale)."""
-    return F.kl_div(F.log_softmax(s_logits.float() / T, dim=1), F.log_softmax(t_logits.float() / T, dim=1),
-                    reduction="batchmean", log_target=True)
-

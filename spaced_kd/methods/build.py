@@ -16,7 +16,7 @@ from ..nets import load_teacher_weights, make_net, prepare
 from ..optim import build_optimizer
 from ..schedules import Event, Plan, expand
 from .base import MethodLearner
-from .registry import METHODS, NetSpec
+from .registry import METHODS, net
 
 
 def build_method(cfg: Config, data: Data, device: torch.device, lr_at: Callable[[int], float],
@@ -26,7 +26,7 @@ def build_method(cfg: Config, data: Data, device: torch.device, lr_at: Callable[
     if cfg.kd.name == "none":
         if spec.baseline == "plain":
             return None
-        nets = [NetSpec("student", cfg.model.name, cfg.model.width, cfg.model.drop_path, cfg.seed)]
+        nets = [net(cfg, "student")]
         events = expand("none", plan)
     else:
         nets = spec.networks(cfg)

@@ -32,8 +32,5 @@ def takd_networks(cfg: Config) -> List[NetSpec]:
     return seeded([teacher, *middle, net(cfg, "student")], cfg)
 
 
-METHODS.register("ban")(MethodSpec(
-    MethodLearner, ban_networks, summary="born-again generations of the student's architecture",
-    keys=("generations",)))
-METHODS.register("takd")(MethodSpec(
-    MethodLearner, takd_networks, summary="teacher → assistant(s) → student", keys=("assistants",)))
+METHODS.register("ban")(MethodSpec(MethodLearner, ban_networks))
+METHODS.register("takd")(MethodSpec(MethodLearner, takd_networks))

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import Config
-from .base import MethodLearner, Out, kl_to
+from ..losses import kl
+from .base import MethodLearner, Out
 from .registry import METHODS, MethodSpec, NetSpec, net, seeded
 
 
@@ -26,7 +27,8 @@ class MutualLearner(MethodLearner):
         m = self.cfg.method
         T = m.temperature
         peer = teachers[1 - k].logits
-        return {"ce": F.cross_entropy(out.logits.float(), y), "kd": m.weight * T * T * kl_to(out.logits, peer, T)}
+        kd = kl(out.logits.float(), peer.float(), T)  # KL(p_peer ‖ p_self)
+        return {"ce": F.cross_entropy(out.logits.float(), y), "kd": m.weight * T * T * kd}
 
 
 def peers(cfg: Config) -> List[NetSpec]:
@@ -34,5 +36,4 @@ def peers(cfg: Config) -> List[NetSpec]:
     return seeded([teacher, net(cfg, "student")], cfg)
 
 
-METHODS.register("dml")(MethodSpec(MutualLearner, peers, mutual=True, summary="two peers distilling into each other",
-                                   keys=("temperature", "weight")))
+METHODS.register("dml")(MethodSpec(MutualLearner, peers, mutual=True))

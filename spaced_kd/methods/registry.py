@@ -1,13 +1,12 @@
 """Which networks a method trains and how they learn: one `MethodSpec` per method, by name."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, List
 
 from ..config import Config
+from ..nets import TEACHER_SEED_OFFSET
 from ..registry import Registry
-
-TEACHER_SEED_OFFSET = 10_007  # as spaced_kd.build: teacher.init=different moves network k's seed by k × this
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,6 @@ class MethodSpec:
     mutual: bool = False
     # The links' schedules: None — every link follows kd; else config → one schedule per link.
     links: Callable[[Config, int], List[str]] | None = None
-    summary: str = ""
-    keys: tuple[str, ...] = field(default_factory=tuple)  # method.* keys it reads
-
 
     def shares_teacher(self, cfg: Config) -> bool:
         """Two networks, the first learning from the labels and its own state alone: its trajectory
@@ -46,8 +42,8 @@ METHODS: Registry[MethodSpec] = Registry("method")
 
 
 def net(cfg: Config, role: str, model: str | None = None, width: float | None = None) -> NetSpec:
-    """Network k of a chain: the student's architecture unless told; seeds as teacher.init says
-    (the student, last, always gets the run's seed, like the baseline's network)."""
+    """A network of a chain: the student's architecture unless told, the run's seed (`seeded` moves
+    the seeds of all but the student, last, when teacher.init=different)."""
     m = cfg.model
     return NetSpec(role, model or m.name, m.width if width is None else width, m.drop_path, cfg.seed)
 

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import Config
-from .base import MethodLearner, Out, kl_to
+from ..losses import kl
+from .base import MethodLearner, Out
 from .registry import METHODS, MethodSpec, NetSpec, net, seeded
 
 
@@ -39,7 +40,7 @@ class DLBLearner(MethodLearner):
     def forward(self, k: int, t: int, x: Tensor, y: Tensor) -> Out:
         out = super().forward(k, t, x, y)
         if k == 0:
-            self._batch = (x.clone(), y.clone())
+            self._batch = (x, y)  # a step's batch is a fresh tensor (the stream never reuses one)
             # the previous batch in a forward of its own (BatchNorm statistics apart), as published
             self._again = None if self.prev is None else super().forward(k, t, self.prev["x"], self.prev["y"]).logits
         return out
@@ -53,7 +54,7 @@ class DLBLearner(MethodLearner):
         else:
             T = m.temperature
             parts = {"ce": F.cross_entropy(torch.cat([self._again, out.logits]).float(), torch.cat([self.prev["y"], y])),
-                     "kd": m.weight * T * T * kl_to(self._again, self.prev["logits"], T)}
+                     "kd": m.weight * T * T * kl(self._again.float(), self.prev["logits"], T)}
         x_now, y_now = self._batch
         self.teacher_state["prev"] = {"x": x_now, "y": y_now, "logits": out.logits.detach().float()}
         self._batch = self._again = None
@@ -96,7 +97,5 @@ def twins(cfg: Config) -> List[NetSpec]:
     return seeded([net(cfg, "teacher"), net(cfg, "student")], cfg)
 
 
-METHODS.register("dlb")(MethodSpec(DLBLearner, twins, baseline="first", summary="teacher trained by DLB",
-                                   keys=("temperature", "weight")))
-METHODS.register("pskd")(MethodSpec(PSKDLearner, twins, baseline="first", summary="teacher trained by PS-KD",
-                                    keys=("alpha_T",)))
+METHODS.register("dlb")(MethodSpec(DLBLearner, twins, baseline="first"))
+METHODS.register("pskd")(MethodSpec(PSKDLearner, twins, baseline="first"))

@@ -25,7 +25,8 @@ from torch import Tensor, nn
 
 from ..config import Config
 from ..errors import UserError
-from .base import MethodLearner, Out, kl_to
+from ..losses import kl
+from .base import MethodLearner, Out
 from .registry import METHODS, MethodSpec, NetSpec, net, seeded
 
 TEACHER, SHADOW, STUDENT = 0, 1, 2
@@ -107,9 +108,9 @@ class ShakeLearner(MethodLearner):
         z = normalised(out.logits)
         if k == STUDENT:
             h = normalised(teachers[SHADOW].logits)
-            return {"ce": F.cross_entropy(z, y), "kd": w * T * T * kl_to(z, h, T)}
+            return {"ce": F.cross_entropy(z, y), "kd": w * T * T * kl(z, h, T)}
         s, t_logits = normalised(teachers[STUDENT].logits), normalised(teachers[TEACHER].logits)
-        return {"ce": F.cross_entropy(z, y), "kd": T * T * kl_to(z, s, T), "mse": F.mse_loss(z, t_logits)}
+        return {"ce": F.cross_entropy(z, y), "kd": T * T * kl(z, s, T), "mse": F.mse_loss(z, t_logits)}
 
 
 def shake_networks(cfg: Config) -> List[NetSpec]:
@@ -122,5 +123,4 @@ def shake_links(cfg: Config, n: int) -> List[str]:
     return ["offline", cfg.kd.name]  # the teacher is trained (or loaded) before the shadow head starts
 
 
-METHODS.register("shake")(MethodSpec(ShakeLearner, shake_networks, mutual=True, links=shake_links,
-                                     summary="shadow head on a frozen teacher", keys=("temperature", "weight")))
+METHODS.register("shake")(MethodSpec(ShakeLearner, shake_networks, mutual=True, links=shake_links))
