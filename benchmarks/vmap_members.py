@@ -8,7 +8,9 @@ as the members of a cohort replaying one block do. The script prints, per parame
 largest difference between the vmapped gradient and the separate one, whether the BatchNorm
 running statistics agree bit for bit, and the time of one vmapped forward-backward beside k
 separate ones, measured side by side in one process. It also checks the other route layer by
-layer: a grouped convolution and one BatchNorm over k·C channels against k separate layers.
+layer: a grouped convolution and one BatchNorm over k·C channels against k separate layers. That
+route is what trainer.stack_students builds (spaced_kd/models/stacked.py; its cost is measured by
+benchmarks/stacked_students.py).
 """
 from __future__ import annotations
 
@@ -72,7 +74,9 @@ def grouped_check(k: int, batch: int, size: int) -> tuple[bool, bool, bool, bool
     ys = [torch.nn.BatchNorm2d(o)(t) for t in xs]
     gy = torch.randn_like(yg)
     dg = torch.autograd.grad(yg, xg, gy)[0]
-    ds = [torch.autograd.grad(ys[i], xs[i], gy[:, i * o:(i + 1) * o])[0] for i in range(k)]
+    # each separate layer gets its gradient as a tensor of its own, as in a network of its own: a strided
+    # slice of gy takes another kernel path in the BatchNorm backward and differs in the last bits
+    ds = [torch.autograd.grad(ys[i], xs[i], gy[:, i * o:(i + 1) * o].contiguous())[0] for i in range(k)]
     bn_fwd = all(torch.equal(yg[:, i * o:(i + 1) * o], ys[i]) for i in range(k))
     bn_grad = all(torch.equal(dg[:, i * o:(i + 1) * o], ds[i]) for i in range(k))
     return conv_fwd, conv_grad, bn_fwd, bn_grad

@@ -253,6 +253,9 @@ class TrainerConfig:
     # Multi-process runs (docs/ddp.md): BatchNorm statistics over the global batch (SyncBatchNorm)
     # instead of each rank's part. Changes what a run computes; a no-op in one process.
     sync_bn: bool = False
+    # Cohorts (hydra/sweeper=cohort): students that learn from the same batch at the same moment run
+    # as one stacked network, one forward and backward (docs/cohorts.md). No effect on a run alone.
+    stack_students: bool = field(default=False, metadata=VOLATILE)
 
     def check(self) -> None:
         checks.positive("trainer.epochs", self.epochs)

@@ -59,12 +59,19 @@ class Learner:
         return {TEACHER: self.teacher_step, STUDENT: self.student_step, JOINT: self.joint_step}[kind](t, x, y)
 
     def _update(self, opt_name: str, t: int, parts: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        total = sum(parts.values())
+        self.zero_grad(opt_name, t)
+        total.backward()
+        return self.apply_grad(opt_name, parts, total)
+
+    # _update in two halves, so that several learners can share one backward (cohort stacks)
+    def zero_grad(self, opt_name: str, t: int) -> None:
         opt = self.optimizers[opt_name]
         set_lr(opt, self.lr_at(t))
-        total = sum(parts.values())
         opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
+
+    def apply_grad(self, opt_name: str, parts: Dict[str, Tensor], total: Tensor) -> Dict[str, Tensor]:
+        self.optimizers[opt_name].step()
         self.finite &= torch.isfinite(total.detach())
         return {k: v.detach() for k, v in parts.items()} | {"loss": total.detach()}
 
@@ -173,17 +180,19 @@ class PeerLearner(Learner):
         self.student.train()
         self._seed_forward(STUDENT, t)
         with self.autocast():
-            out = self.student(x)
-            logits, feat = out[0], out[1]
-            if target is None:
-                parts = {"ce": F.cross_entropy(logits.float(), y)}
-            else:
-                t_logits, t_feat = target
-                s_feat = self.projector(feat) if (self.projector is not None and self.loss.uses_features) else None
-                # a distilled DeiT learns the labels on its class head, the teacher on its distillation head
-                kd_logits = out[2] if len(out) > 2 else None
-                parts = self.loss(logits, t_logits, y, s_feat, t_feat, kd_logits=kd_logits)
+            parts = self.student_loss(self.student(x), y, target)
         return self._update("student", t, parts)
+
+    def student_loss(self, out: tuple, y: Tensor, target: Optional[Tuple[Tensor, Tensor]]) -> Dict[str, Tensor]:
+        """The student's loss terms, from its forward's output `out` (inside autocast)."""
+        logits, feat = out[0], out[1]
+        if target is None:
+            return {"ce": F.cross_entropy(logits.float(), y)}
+        t_logits, t_feat = target
+        s_feat = self.projector(feat) if (self.projector is not None and self.loss.uses_features) else None
+        # a distilled DeiT learns the labels on its class head, the teacher on its distillation head
+        kd_logits = out[2] if len(out) > 2 else None
+        return self.loss(logits, t_logits, y, s_feat, t_feat, kd_logits=kd_logits)
 
     def evaluate(self, role: str, batches: Batches) -> Dict[str, Tuple[float, float]]:
         net = self.teacher if role == "teacher" else self.student

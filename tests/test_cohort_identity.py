@@ -51,6 +51,20 @@ def test_every_schedule_in_one_cohort_matches_its_run_alone(tmp_path, target_mod
                            spaced["learner"]["models"]["student"]["fc.weight"]), w
 
 
+def test_members_whose_networks_draw_nothing_record_their_own_random_state(tmp_path):
+    """Without drop-path nothing reseeds the generator, so each member's checkpoint must hold the
+    state its own run leaves (not the state the last member built left)."""
+    still = {"model": {"name": "resnet8", "drop_path": 0.0}}
+    configs = {kd: cfg_for(kd, 1.0, **still) for kd in ("online", "spaced", "none")}  # "none" is built last
+    solo = alone(tmp_path, configs)
+    fused, members = together(tmp_path, configs)
+    assert {m.status for m in members.values()} == {COMPLETED}
+    for name in configs:
+        assert_same_run(solo[name], fused[name])  # the checkpoints' "rng" included
+    # the states differ between runs that built different networks: the check above can fail
+    assert not torch.equal(checkpoint(solo["online"])["rng"]["torch"], checkpoint(solo["none"])["rng"]["torch"])
+
+
 def test_the_releases_recipe_shares_a_teacher_where_no_replay_moves_it(tmp_path):
     """recipe=official: online and offline KD never replay a training-mode teacher (offline KD
     teaches in eval mode), so with kd=none they form an exact cohort; spaced runs do not join."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional
 
+import torch
+
 from .. import rundir
 from ..config import Config
 from ..engine import Engine, NonFiniteLoss
@@ -37,6 +39,29 @@ class MemberSpec:
     name: str = ""  # how log lines name the member (default: its run directory)
 
 
+class RngState:
+    """A member's random state (what its checkpoint records): made current for the member's own
+    work (`with state:`) and kept, as it is afterwards, for the next time. The members of a cohort
+    are built one after another in one process, so without it every member would record the state
+    the last one built left."""
+
+    def __init__(self, device: torch.device, cpu: torch.Tensor, cuda: Optional[torch.Tensor]):
+        self.device, self.cpu, self.cuda = device, cpu, cuda
+
+    @classmethod
+    def now(cls, device: torch.device) -> "RngState":
+        return cls(device, torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+
+    def __enter__(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state(self.cuda, self.device)
+
+    def __exit__(self, *exc) -> None:
+        after = RngState.now(self.device)
+        self.cpu, self.cuda = after.cpu, after.cuda
+
+
 class MemberEngine(Engine):
     """A member's engine: evaluations of the shared teacher are computed once for the cohort."""
 
@@ -57,6 +82,7 @@ class Member:
         self.summary: Optional[dict] = None
         self.session: Optional[Session] = None
         self._lock = ExitStack()
+        self.rng: Optional[RngState] = None  # its own random state, kept apart from the other members'
         self._started = 0.0
 
     # ---------------------------------------------------------------- what the walk reads
@@ -94,6 +120,7 @@ class Member:
                 self._lock.close()
                 return
             self.session = open_session(cfg, run_dir, self.log, self.spec.record, data=data, engine_cls=MemberEngine)
+            self.rng = RngState.now(self.session.setup.device)  # as its run alone has it after building
             # one progress bar per member would draw over the others; the evaluation lines stay
             self.session.engine.progress = Progress(False, 1, 1)
             self.session.tracker.write_summary(self.session.summary("running"))
@@ -121,18 +148,27 @@ class Member:
         around it; after its last event, its final evaluations and summary."""
         session = self.session
         try:
-            losses = execute()
-            session.engine.after_event(ev, losses, session.state, self._started)
+            with self.rng:
+                losses = execute()
+                session.engine.after_event(ev, losses, session.state, self._started)
         except Exception as exc:
             self._failed(exc)
             return
         if session.state.event_index == session.setup.n_events:
             self.finish()
 
+    def took_teacher_step(self, after: "RngState") -> None:
+        """The shared teacher has just taken a step that is this member's own (teacher(t), joint(t)).
+        A forward that draws reseeds itself, so the random state after it is the same for every
+        member (`after`); a forward that draws nothing leaves the member's own as it was."""
+        if self.learner.random_forward:
+            self.rng = after
+
     def finish(self) -> None:
         session = self.session
         try:
-            session.engine.finish(session.state, self._started)
+            with self.rng:
+                session.engine.finish(session.state, self._started)
             session.tracker.close(failed=False)
             self.summary = session.complete(self.log)
         except Exception as exc:
@@ -152,7 +188,8 @@ class Member:
     def checkpoint(self) -> None:
         """A checkpoint now (the engine's: refused for non-finite weights, which fails the member)."""
         try:
-            self.session.engine._checkpoint(self.session.state)
+            with self.rng:
+                self.session.engine._checkpoint(self.session.state)
         except Exception as exc:
             self._failed(exc)
 

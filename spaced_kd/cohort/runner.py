@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Callable, List, Sequence
+from typing import Callable, List, Sequence, Tuple
 
 from ..engine import Preempted
 from ..errors import UserError
@@ -27,8 +27,9 @@ from ..preemption import PreemptionGuard
 from ..run import resolved
 from ..schedules import JOINT, STUDENT, TEACHER, Event
 from .grouping import teacher_key, why_alone
-from .member import Member, MemberSpec
-from .teacher import SharedTeacher, eval_target
+from .member import Member, MemberSpec, RngState
+from .stacked import StudentStacks
+from .teacher import SharedTeacher, Target, eval_target
 from .walk import Turn, turns
 
 # Test hook: SIGKILL the process just before the cohort's teacher step t (crash-resume tests).
@@ -86,6 +87,7 @@ class Walk:
         self.members, self.log = members, log
         self.total_steps = members[0].session.setup.plan.total_steps
         self.data = members[0].session.setup.data
+        self.device = members[0].session.setup.device
         teachers = [m for m in members if m.has_teacher]
         self.shared = None
         if teachers:
@@ -96,6 +98,8 @@ class Walk:
             log(f"cohort of {len(members)}: one teacher for {len(teachers)}, "
                 f"from teacher step {host.seen} ({host.name})")
         self.guard = None
+        stack = members[0].spec.cfg.trainer.stack_students
+        self.stacks = StudentStacks(log) if stack else None
 
     def _plan(self):
         return turns([m.remaining() for m in self.members], [m.seen for m in self.members], self.total_steps)
@@ -133,6 +137,7 @@ class Walk:
     def _student_step(self, turn: Turn, x, y) -> None:
         t = turn.step
         targets = {}  # target mode → the teacher's output on batch t, as it is now
+        replaying = []
         for i, _ in turn.members:
             member = self.members[i]
             if not member.active:
@@ -145,8 +150,22 @@ class Walk:
             # replaying batch t now (the teacher is the same for them; the forward changes nothing)
             if learner.target_mode not in targets:
                 targets[learner.target_mode] = learner.target(t, x)
-            target = targets[learner.target_mode]
-            member.step(Event(STUDENT, t), lambda: learner._student_update(t, x, y, target))
+            replaying.append((member, targets[learner.target_mode]))
+        self._student_updates(Event(STUDENT, t), replaying, x, y)
+
+    def _student_updates(self, ev: Event, members: List[Tuple[Member, Target]], x, y) -> None:
+        """Each member's student update on batch ev.step against its target: stacked where
+        trainer.stack_students allows it (spaced_kd.cohort.stacked), else one by one."""
+        t = ev.step
+        updates = {}
+        if self.stacks is not None:
+            together = [(m, tgt) for m, tgt in members if self.stacks.eligible(m.learner)]
+            if len(together) > 1:
+                done = self.stacks.updates([m.learner for m, _ in together], t, x, y, [tgt for _, tgt in together])
+                updates = {id(m): u for (m, _), u in zip(together, done)}
+        for member, tgt in members:
+            update = updates.get(id(member)) or (lambda m=member, tgt=tgt: m.learner._student_update(t, x, y, tgt))
+            member.step(ev, update)
 
     def _teacher_step(self, turn: Turn, x, y) -> None:
         if not any(m.active and m.has_teacher for m in self.members):
@@ -156,16 +175,19 @@ class Walk:
         joint = [m.learner for m, kind in passing if kind == JOINT]
         before = eval_target(joint, t, x)  # eval-mode targets are taken before the update
         target, finite = self.shared.update(t, x, y)
+        after = RngState.now(self.device) if passing else None
+        joining = []
         for member, kind in passing:
+            member.took_teacher_step(after)
             # the teacher's loss is part of each member's own record of finite losses, as when
             # its own learner takes the teacher's step
             member.learner.finite &= finite
             if kind == TEACHER:
                 member.step(Event(TEACHER, t), dict)  # the teacher step returns no losses
             else:
-                mine = before if member.learner.target_mode == "eval" else target
-                # PeerLearner.joint_step less the teacher update, which the cohort has just taken
-                member.step(Event(JOINT, t), lambda m=member, tgt=mine: m.learner._student_update(t, x, y, tgt))
+                joining.append((member, before if member.learner.target_mode == "eval" else target))
+        # PeerLearner.joint_step less the teacher update, which the cohort has just taken
+        self._student_updates(Event(JOINT, t), joining, x, y)
 
     def _preempt(self, turn: Turn) -> None:
         """Checkpoint every member whose state matches the teacher's (all, but those waiting for the
