@@ -1,15 +1,21 @@
 """Several students as one stacked network (trainer.stack_students): bit-identical on the CPU to
 the networks trained apart, inside a cohort too; refused in one line where it cannot be exact."""
 import copy
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cohort_helpers import assert_same_run, cfg_for
+from cohort_helpers import assert_same_run, cfg_for, checkpoint
+from spaced_kd import rundir
 from spaced_kd.cohort.member import COMPLETED, FAILED, MemberSpec
-from spaced_kd.cohort.runner import run_cohort
+from spaced_kd.cohort.runner import KILL_AT_ENV, run_cohort
 from spaced_kd.models import stacked as stacked_mod
 from spaced_kd.models.registry import build_model
 from spaced_kd.models.stacked import StackedNets, StackRefused
@@ -223,3 +229,35 @@ def test_students_that_cannot_be_stacked_learn_one_by_one_and_say_why(tmp_path):
     assert {m.status for m in members} == {COMPLETED}
     # drop-path makes the learner itself ineligible: nothing is stacked, nothing refused
     assert not any("stack_students" in line for line in lines)
+
+
+KILL_SCRIPT = """
+import sys
+from test_stacked import cohort_configs
+from spaced_kd.cohort.member import MemberSpec
+from spaced_kd.cohort.runner import KILL_AT_ENV, run_cohort
+root = sys.argv[1]
+specs = [MemberSpec(cfg, f"{root}/{name}") for name, cfg in cohort_configs().items()]
+print({m.status for m in run_cohort(specs, log=lambda _: None)})
+"""
+
+
+def test_kill_9_mid_stacked_cohort_then_rerun_gives_every_member_as_alone(tmp_path):
+    configs = cohort_configs()
+    solo = {}
+    for name, cfg in configs.items():
+        solo[name] = tmp_path / "alone" / name
+        run(cfg, solo[name], log=lambda _: None)
+    root = tmp_path / "cohort"
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    r = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(root)], env={**env, KILL_AT_ENV: "7"},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert all(checkpoint(root / name)["engine"]["event_index"] > 0 for name in configs)
+    r = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(root)], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and "{'completed'}" in r.stdout, r.stderr[-2000:]
+    for name in configs:
+        assert rundir.read_summary(root / name)["resumed_from_step"] is not None
+        assert_same_run(solo[name], root / name)
