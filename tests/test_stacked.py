@@ -220,7 +220,7 @@ def test_a_stacked_member_that_diverges_fails_alone(tmp_path):
     assert_same_run(solo, dirs["spaced"])
 
 
-def test_students_that_cannot_be_stacked_learn_one_by_one_and_say_why(tmp_path):
+def test_students_whose_forward_draws_learn_one_by_one(tmp_path):
     random_forward = {"model": {"name": "resnet8", "drop_path": 0.1}, "trainer": {"stack_students": True}}
     configs = {"a": cfg_for("online", 1.5, **random_forward),
                "b": cfg_for("online", 1.5, loss={"temperature": 2.0}, **random_forward)}
@@ -261,3 +261,36 @@ def test_kill_9_mid_stacked_cohort_then_rerun_gives_every_member_as_alone(tmp_pa
     for name in configs:
         assert rundir.read_summary(root / name)["resumed_from_step"] is not None
         assert_same_run(solo[name], root / name)
+
+
+def test_a_refused_model_learns_one_by_one_and_the_log_says_why_once():
+    from contextlib import nullcontext
+
+    from spaced_kd.cohort.stacked import StudentStacks
+    from spaced_kd.config import LossConfig
+    from spaced_kd.learners import PeerLearner
+    from spaced_kd.losses import KDLoss
+
+    def learner():
+        torch.manual_seed(0)
+        student, teacher = Mixer(), Mixer()
+        opts = {"student": torch.optim.SGD(student.parameters(), lr=0.1),
+                "teacher": torch.optim.SGD(teacher.parameters(), lr=0.1)}
+        return PeerLearner(student, teacher, None, opts, KDLoss.from_config(LossConfig()), lr_at=lambda t: 0.1,
+                           autocast=nullcontext, device=torch.device("cpu"))
+
+    stacked_set, apart = [learner(), learner()], [learner(), learner()]
+    lines = []
+    stacks = StudentStacks(lines.append)
+    assert all(stacks.eligible(l) for l in stacked_set)
+    x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 10, (4,))
+    for t in range(2):
+        target = apart[0].target(t, x)
+        for update in stacks.updates(stacked_set, t, x, y, [target] * 2):
+            update()
+        for l in apart:
+            l._student_update(t, x, y, target)
+    assert len(lines) == 1 and "softmax" in lines[0] and "one by one" in lines[0]
+    for a, b in zip(apart, stacked_set):
+        for va, vb in zip(a.student.state_dict().values(), b.student.state_dict().values()):
+            assert torch.equal(va, vb)
