@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 import torch  # noqa: E402
 
-from spaced_kd.cohort.stacked import _stacked_update  # noqa: E402
+from spaced_kd.cohort.stacked import stacked_update  # noqa: E402
 from spaced_kd.models.stacked import StackedNets  # noqa: E402
 from throughput import pair, random_cifar, sync, tensor_data  # noqa: E402
 
@@ -54,7 +54,7 @@ def measure(args, k: int, device: torch.device) -> dict:
             learner._student_update(step, x, y, target)
 
     def stacked(step, x, y, target):
-        _stacked_update(stack, together, step, x, y, [target] * k)
+        stacked_update(stack, together, step, x, y, [target] * k)
 
     def timed(fn, first, steps):
         """Steps first … first+steps−1: both sets get these same batches and targets."""

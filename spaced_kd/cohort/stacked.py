@@ -21,6 +21,8 @@ Update = Callable[[], Dict[str, Tensor]]
 
 
 class StudentStacks:
+    """The stacks of one cohort, one per set of members that learn together (built on first use)."""
+
     def __init__(self, log: Callable[[str], None]):
         self.log = log
         self._stacks: Dict[Tuple[int, ...], Optional[StackedNets]] = {}
@@ -38,7 +40,7 @@ class StudentStacks:
         if stack is None:
             return [lambda l=l, tg=tg: l._student_update(t, x, y, tg) for l, tg in zip(learners, targets)]
         try:
-            results = _stacked_update(stack, learners, t, x, y, targets)
+            results = stacked_update(stack, learners, t, x, y, targets)
         except Exception as exc:  # each member fails with it, as when its own update raises
             def fail(exc=exc):
                 raise exc
@@ -58,7 +60,7 @@ class StudentStacks:
         return self._stacks[key]
 
 
-def _stacked_update(stack: StackedNets, learners: Sequence[PeerLearner], t: int, x: Tensor, y: Tensor,
+def stacked_update(stack: StackedNets, learners: Sequence[PeerLearner], t: int, x: Tensor, y: Tensor,
                     targets: Sequence[Tuple[Tensor, Tensor]]) -> List[Dict[str, Tensor]]:
     """PeerLearner._student_update for every learner, with one forward and one backward. The
     backward of the sum of the members' losses gives each member exactly its own gradients: a
