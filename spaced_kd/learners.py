@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from .data.stream import mix_seed
 from .losses import KDLoss
+from .models.randomness import draws
 from .optim import set_lr
 from .schedules import JOINT, STUDENT, TEACHER, Event
 
@@ -46,7 +47,7 @@ class Learner:
         self.finite = torch.ones((), dtype=torch.bool, device=device)
         # Networks without dropout or drop-path draw nothing: reseeding them would be pure overhead
         # (torch.manual_seed costs ~80 µs, twice a step).
-        self.random_forward = any(_draws(m) for net in modules.values() for m in net.modules())
+        self.random_forward = any(draws(m) for net in modules.values() for m in net.modules())
 
     def _seed_forward(self, role: str, t: int) -> None:
         if self.random_forward:
@@ -198,14 +199,6 @@ class PeerLearner(Learner):
         net = self.teacher if role == "teacher" else self.student
         net.eval()
         return self._accuracy(lambda x: {role: net(x)[0]}, batches)
-
-
-def _draws(module: nn.Module) -> bool:
-    """Whether a module draws random numbers in training (dropout, drop-path)."""
-    p = getattr(module, "p", None) if isinstance(module, nn.modules.dropout._DropoutNd) else getattr(module, "drop_prob", None)
-    if p is None and type(module).__name__ == "DropPath":
-        p = getattr(module, "p", None)
-    return isinstance(p, float) and p > 0
 
 
 class frozen_bn_stats:

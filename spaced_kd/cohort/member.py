@@ -157,7 +157,7 @@ class Member:
         if session.state.event_index == session.setup.n_events:
             self.finish()
 
-    def took_teacher_step(self, after: "RngState") -> None:
+    def took_teacher_step(self, after: Optional["RngState"]) -> None:
         """The shared teacher has just taken a step that is this member's own (teacher(t), joint(t)).
         A forward that draws reseeds itself, so the random state after it is the same for every
         member (`after`); a forward that draws nothing leaves the member's own as it was."""

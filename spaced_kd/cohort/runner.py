@@ -160,9 +160,8 @@ class Walk:
         updates = {}
         if self.stacks is not None:
             together = [(m, tgt) for m, tgt in members if self.stacks.eligible(m.learner)]
-            if len(together) > 1:
-                done = self.stacks.updates([m.learner for m, _ in together], t, x, y, [tgt for _, tgt in together])
-                updates = {id(m): u for (m, _), u in zip(together, done)}
+            done = self.stacks.updates([m.learner for m, _ in together], t, x, y, [tgt for _, tgt in together])
+            updates = {id(m): u for (m, _), u in zip(together, done or ())}
         for member, tgt in members:
             update = updates.get(id(member)) or (lambda m=member, tgt=tgt: m.learner._student_update(t, x, y, tgt))
             member.step(ev, update)
@@ -175,7 +174,8 @@ class Walk:
         joint = [m.learner for m, kind in passing if kind == JOINT]
         before = eval_target(joint, t, x)  # eval-mode targets are taken before the update
         target, finite = self.shared.update(t, x, y)
-        after = RngState.now(self.device) if passing else None
+        # the random state a drawing teacher step leaves (the same for every member taking it)
+        after = RngState.now(self.device) if any(m.learner.random_forward for m, _ in passing) else None
         joining = []
         for member, kind in passing:
             member.took_teacher_step(after)

@@ -33,12 +33,12 @@ class StudentStacks:
         return type(learner) is PeerLearner and learner.teacher is not None and not learner.random_forward
 
     def updates(self, learners: Sequence[PeerLearner], t: int, x: Tensor, y: Tensor,
-                targets: Sequence[Tuple[Tensor, Tensor]]) -> List[Update]:
-        """Each learner's student update on batch t against its target, as what Member.step executes:
-        computed now as one stack where the students allow it, else one by one when executed."""
+                targets: Sequence[Tuple[Tensor, Tensor]]) -> Optional[List[Update]]:
+        """Each learner's student update on batch t against its target, computed now as one stack,
+        as what Member.step executes; None when the students cannot be stacked."""
         stack = self._stack(learners) if len(learners) > 1 else None
         if stack is None:
-            return [lambda l=l, tg=tg: l._student_update(t, x, y, tg) for l, tg in zip(learners, targets)]
+            return None
         try:
             results = stacked_update(stack, learners, t, x, y, targets)
         except Exception as exc:  # each member fails with it, as when its own update raises

@@ -10,9 +10,10 @@ stack a member's activations are a block of channels: a value of shape [B, k·C,
 in channels i·C … (i+1)·C. The model is traced once (torch.fx) and every node runs in one of three
 ways:
 
-- one call for all members: a k×k convolution (k > 1) as one grouped convolution, a BatchNorm as
-  one BatchNorm over k·C channels (its running statistics are written back to each member), and
-  functions and modules that act on each channel alone (relu, add, pooling, flatten from dim 1);
+- one call for all members: a convolution with a kernel over 1×1 whose channels are whole blocks
+  of 16, as one grouped convolution; a BatchNorm, as one BatchNorm over k·C channels (its running
+  statistics are written back to each member); functions and modules that act on each channel
+  alone (relu, add, pooling, flatten from dim 1);
 - member by member on its block, outputs concatenated: 1×1 convolutions, convolutions whose
   channels are not whole blocks of 16, any convolution of the batch itself (the first layer: all
   members see the same input), linear layers and every other leaf module (a custom shortcut);
@@ -34,6 +35,8 @@ import torch
 import torch.fx as fx
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .randomness import draws
 
 
 class StackRefused(ValueError):
@@ -131,16 +134,18 @@ class StackedNets:
             unwrap = lambda a: a.x if isinstance(a, _Shared) else a  # noqa: E731
             out = _call(node, tuple(unwrap(a) for a in args), {k: unwrap(v) for k, v in kwargs.items()})
             return _Shared(out)
-        widen = lambda a: a.x.repeat(1, self.k, *([1] * (a.x.dim() - 2))) if isinstance(a, _Shared) else a  # noqa: E731
+        widen = self._widen
         return _call(node, tuple(widen(a) for a in args), {k: widen(v) for k, v in kwargs.items()})
+
+    def _widen(self, a: Any) -> Any:
+        """The batch as a stacked value (each member's block a copy of it); anything else as it is."""
+        return a.x.repeat(1, self.k, *([1] * (a.x.dim() - 2))) if isinstance(a, _Shared) else a
 
     def _unstack(self, out: Any) -> List[tuple]:
         outs = out if isinstance(out, (tuple, list)) else (out,)
         per_member: List[List[Tensor]] = [[] for _ in range(self.k)]
         for value in outs:
-            if isinstance(value, _Shared):  # an output that does not depend on the weights
-                value = value.x.repeat(1, self.k, *([1] * (value.x.dim() - 2)))
-            for i, block in enumerate(value.chunk(self.k, 1)):
+            for i, block in enumerate(self._widen(value).chunk(self.k, 1)):  # (an output of the batch alone: widened)
                 per_member[i].append(block.contiguous())  # a loss on a strided view may reduce in another order
         return [tuple(p) for p in per_member]
 
@@ -178,8 +183,7 @@ def _check_node(node: fx.Node, modules: Dict[str, nn.Module]) -> None:
         module = modules[node.target]
         if len(node.args) != 1 or node.kwargs:
             raise StackRefused(f"module {node.target!r} takes {len(node.args)} inputs; a stack passes one")
-        random = isinstance(module, nn.modules.dropout._DropoutNd) or type(module).__name__ == "DropPath"
-        if random and getattr(module, "p", 0):
+        if draws(module):
             raise StackRefused(f"module {node.target!r} draws random numbers; each member would draw other ones")
 
 
