@@ -11,4 +11,5 @@ themselves. See docs/analysis.md.
                                       the tables themselves are data in catalogue.SPECS
     fits.fit_intervals(df)          → Fig. 2c quadratic fits with a seed-bootstrap CI
     plots.plot_all(df, out_dir)     → the paper's figures as PNG + PDF
+    compare.compare(df, a, b)       → paired b − a per group (mean, t and bootstrap intervals, wins)
 """

@@ -20,6 +20,8 @@ import pandas as pd
 
 from .catalogue import Spec, defines_rows
 from .labels import loss_label, teacher_group
+from .paired_cells import PAIRED_COLUMNS, paired_delta
+from .pairs import identities
 from .select import NUISANCE, describe_left_out, fixed_settings, mask, matches
 
 CELL_COLUMNS = ["column", "mean", "std", "n", "n_failed", "n_unfinished", "n_unreadable", "n_novalue", "kind",
@@ -131,17 +133,19 @@ def _delta(col, by_label: dict[str, pd.DataFrame], where_key: dict[str, Any]) ->
 
 
 def compute_cells(df: pd.DataFrame, spec: Spec, metric: str | None = None,
-                  pool: bool = False) -> tuple[pd.DataFrame, list[str]]:
+                  pool: bool = False, paired: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """Tidy cells of a resolved ``spec`` from the collected frame, plus warnings.
 
     Within a row, settings that the table does not vary (lr, batch size, epochs, KD loss …) are
     fixed by `analysis.select.fixed_settings`, so a root holding several sweeps still gives the
     main-configuration table; the runs left out are reported in a warning. ``pool=True`` keeps
-    every run instead and warns about the cells that mix settings.
+    every run instead and warns about the cells that mix settings. ``paired=True`` computes the Δ
+    cells from paired runs with their intervals (`analysis.paired_cells`).
     """
     metric = metric or spec.metric
     warnings: list[str] = []
     long = long_frame(df, spec)
+    idents = identities(_live(df)) if paired else {}
     keys = spec.keys
     skip = set(keys) | {KEY_SETTINGS[k] for k in keys if k in KEY_SETTINGS}
     selected: dict[str, pd.DataFrame] = {}
@@ -167,6 +171,11 @@ def compute_cells(df: pd.DataFrame, spec: Spec, metric: str | None = None,
                 warnings.append(note)
         by_label: dict[str, pd.DataFrame] = {}
         for col in spec.cols:
+            if col.delta and paired:
+                record, warning = paired_delta(col, spec, by_label, where_key, idents, f"row {'/'.join(map(str, key))}")
+                records.append(record)
+                warnings.extend([warning] if warning else [])
+                continue
             if col.delta:
                 records.append(_delta(col, by_label, where_key))
                 continue
@@ -192,7 +201,7 @@ def compute_cells(df: pd.DataFrame, spec: Spec, metric: str | None = None,
                 if len(values) > 1:
                     warnings.append(f"cell {'/'.join(map(str, key))} · {col.label} pools runs with "
                                     f"{name} ∈ {{{', '.join(sorted(map(str, values)))}}}")
-    cells = pd.DataFrame(records, columns=keys + CELL_COLUMNS)
+    cells = pd.DataFrame(records, columns=keys + CELL_COLUMNS + (PAIRED_COLUMNS if paired else []))
     if spec.long == "corruptions":  # runs without probes.json have no row to be counted in
         live = _live(df)
         want = live[mask(live, {"kd": ["online", "spaced"], "kd_mode": "peer"})]

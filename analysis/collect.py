@@ -297,7 +297,10 @@ def _identity(cfg: dict[str, Any], short: dict[str, Any], seed: Any) -> str:
     for key in ("spaced.start_epoch", "spaced.end_epoch", "spaced.length"):
         ident.pop(key, None)
     ident["window"] = (short["start_epoch"], short["end_epoch"])
-    drop = ("teacher.",) + (("loss.",) if short["kd"] == "none" else ())
+    # a run without a teacher has no teacher settings; one with a teacher keeps them all
+    # (target_mode, drop_path …), its name / width / init normalised ("null" = the student's)
+    drop = ("teacher.",) if short["teacher"] is None else ("teacher.name", "teacher.width", "teacher.init")
+    drop += ("loss.",) if short["kd"] == "none" else ()
     for key in [k for k in ident if k.startswith(drop)]:
         ident.pop(key)
     ident["teacher"] = (short["teacher"], short["teacher_width"], short["teacher_init"])

@@ -21,8 +21,10 @@ GROUP_ORDER = ["Width", "Size", "Depth", "Architecture", "Same"]
 
 
 def cell_text(mean: float, std: float, n: int, n_failed: int = 0, n_unfinished: int = 0,
-              n_novalue: int = 0, delta: bool = False, paired: bool = True, n_unreadable: int = 0) -> str:
-    """'72.43 ± 0.31 (n=3)', '+1.38 ± 0.20 (n=3)', 'missing', 'n/a (2 failed, 1 unreadable)'."""
+              n_novalue: int = 0, delta: bool = False, paired: bool = True, n_unreadable: int = 0,
+              ci: tuple[float, float] | None = None, wins: int | None = None) -> str:
+    """'72.43 ± 0.31 (n=3)', '+1.38 ± 0.20 (n=3)', 'missing', 'n/a (2 failed, 1 unreadable)';
+    with ``ci`` (a paired Δ): '+1.38 [+0.90, +1.86] (n=3; wins 3/3)'."""
     notes = []
     if n_failed:
         notes.append(f"{n_failed} failed")
@@ -35,16 +37,24 @@ def cell_text(mean: float, std: float, n: int, n_failed: int = 0, n_unfinished: 
     if not (isinstance(mean, float) and math.isfinite(mean)):
         return f"n/a ({', '.join(notes)})" if notes else "missing"
     text = f"{mean:+.2f}" if delta else f"{mean:.2f}"
-    if isinstance(std, float) and math.isfinite(std):
+    if ci is not None:
+        if all(isinstance(x, float) and math.isfinite(x) for x in ci):
+            text += f" [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+        if wins is not None:
+            notes.insert(0, f"wins {wins}/{n}")
+    elif isinstance(std, float) and math.isfinite(std):
         text += f" ± {std:.2f}"
     count = f"n={n}" if paired else "unpaired"
     return f"{text} ({'; '.join([count] + notes)})"
 
 
 def _text(rec: dict) -> str:
+    interval = rec["kind"] == "delta" and "ci_low" in rec  # a Δ of paired runs (--paired)
     return cell_text(rec["mean"], rec["std"], int(rec["n"]), int(rec["n_failed"]), int(rec["n_unfinished"]),
                      int(rec["n_novalue"]), delta=rec["kind"] == "delta",
-                     n_unreadable=int(rec.get("n_unreadable", 0) or 0))
+                     n_unreadable=int(rec.get("n_unreadable", 0) or 0),
+                     ci=(float(rec["ci_low"]), float(rec["ci_high"])) if interval else None,
+                     wins=int(rec["wins"]) if interval else None)
 
 
 @dataclass
@@ -55,6 +65,7 @@ class TableResult:
     warnings: list[str]
     with_paper: bool = False
     recipes: list[str] = field(default_factory=list)
+    paired: bool = False
 
     @property
     def number(self) -> int:
@@ -138,8 +149,10 @@ class TableResult:
 
     def caption(self) -> str:
         what = "probe value" if self.spec.long != "runs" else self.metric
-        return (f"{self.spec.title} {self.spec.note} Cells: mean ± std over seeds of {what} "
-                f"(n = runs); Δ: ± std of paired per-seed differences.")
+        delta = ("Δ: mean of the differences of paired runs (same seed and settings) [95% t-interval] "
+                 "(n = pairs; wins = pairs with a positive difference)." if self.paired
+                 else "Δ: ± std of paired per-seed differences.")
+        return f"{self.spec.title} {self.spec.note} Cells: mean ± std over seeds of {what} (n = runs); {delta}"
 
     def footer(self) -> list[str]:
         """What the table compares and which recipe made it, printed under every table."""

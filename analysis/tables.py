@@ -20,30 +20,36 @@ from . import cli
 from .catalogue import SPECS, TABLES, Col, Spec, make_spec  # noqa: F401  (the public names)
 from .cells import compute_cells, recipe_line, recipes_of, split_by_recipe
 from .collect import status_line
+from .lastk import DEFAULT_K, add_lastk, describe, is_lastk
+from .paired_cells import paired_spec
 from .paper import PAPER_CSV, attach_paper, paper_values  # noqa: F401
 from .render import TableResult, cell_text  # noqa: F401
 from .select import check_where, mask
 
 
 def build_table(df: pd.DataFrame, number: int, metric: str | None = None, interval: float | None = None,
-                paper: bool = False, where: dict[str, Any] | None = None, pool: bool = False) -> TableResult:
+                paper: bool = False, where: dict[str, Any] | None = None, pool: bool = False,
+                paired: bool = False) -> TableResult:
     """Paper table ``number`` from a collected frame (see `analysis.collect.collect`).
 
     ``metric=None`` uses the table's own (Tab. 2: ensemble_best_acc; the others: student_acc).
-    An unknown ``where`` key raises ValueError instead of matching nothing."""
+    An unknown ``where`` key raises ValueError instead of matching nothing. ``paired=True`` adds
+    the Δ columns of `analysis.paired_cells` and gives every Δ its paired 95 % intervals."""
     if where:
         check_where(df, where)
         df = df[mask(df, where)]
     spec = make_spec(number, df, interval)
     recipes = recipes_of(df, spec)
     spec = split_by_recipe(spec, recipes)
+    if paired:
+        spec = paired_spec(spec)
     metric = metric or spec.metric
-    cells, warnings = compute_cells(df, spec, metric, pool)
+    cells, warnings = compute_cells(df, spec, metric, pool, paired)
     if len(recipes) > 1:
         warnings.insert(0, recipe_line(recipes))
     if paper:
         cells = attach_paper(cells, spec, recipes)
-    return TableResult(spec, cells, metric, warnings, with_paper=paper, recipes=recipes)
+    return TableResult(spec, cells, metric, warnings, with_paper=paper, recipes=recipes, paired=paired)
 
 
 def _numbers(items: list[str]) -> list[int]:
@@ -76,15 +82,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="average over every run of a cell even if lr, batch size, loss … differ "
                              "(default: fix them per row at the commonest value and report the rest); "
                              "runs of different recipes are never averaged")
+    parser.add_argument("--paired", action="store_true",
+                        help="Δ columns (online − baseline, spaced − online, spaced − baseline) from paired runs, "
+                             "each with its 95%% t-interval (docs/analysis.md)")
+    parser.add_argument("--last-k", type=int, default=DEFAULT_K,
+                        help=f"k of --metric <role>_lastk_acc, the mean of the last k epochs (default {DEFAULT_K})")
 
     def body(args) -> int:
         numbers = _numbers(args.table)
         df = cli.load(args)
+        if is_lastk(args.metric):
+            try:
+                df = add_lastk(df, args.last_k)
+            except ValueError as exc:
+                raise cli.CliError(str(exc)) from None
+            print(f"note: {describe(args.metric, args.last_k)}", file=sys.stderr)
         if args.metric is not None and args.metric not in df.columns:
             known = sorted(c for c in df.columns if str(c).endswith("_acc"))
             raise cli.CliError(f"no metric {args.metric!r} in these runs; found: {', '.join(known)}")
         for i, number in enumerate(numbers):
-            result = build_table(df, number, args.metric, args.interval, args.paper, pool=args.pool_settings)
+            result = build_table(df, number, args.metric, args.interval, args.paper, pool=args.pool_settings,
+                                 paired=args.paired)
             if i:
                 print()
             print(result.render(args.format), end="" if args.format == "csv" else "\n")
