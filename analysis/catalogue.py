@@ -52,6 +52,8 @@ class Spec:
     rows_from: tuple[str, ...] = ()  # only rows with runs of these kd values (empty: rows of any column)
     note: str = ""
     cols: tuple[Col, ...] = ()  # filled by make_spec
+    # (row keys, the table's metric) → the metric that row reads, where rows differ (Tab. 4)
+    row_metric: Callable[[dict[str, Any], str], str] | None = None
 
 
 # ---------------------------------------------------------------- column builders
@@ -100,6 +102,19 @@ def method_columns(df: pd.DataFrame, s: float) -> list[Col]:
     KD (the method's own schedule: offline for BAN and TAKD, online for the rest) and spaced."""
     return [Col("w/o KD", {"kd": "none"}), Col("KD", {"own_kd": True, "kd": ["online", "offline"]}),
             Col("w/ Ours", {"kd": "spaced", "interval": s, "full_period": True}), Col("Δ", delta=("KD", "w/ Ours"))]
+
+
+# Tab. 4: each method's accuracy as its release reports it (docs/methods.md): the best epoch's
+# (TAKD, DLB and PSKD keep and report their best test accuracy) or the last epoch's (SHAKE says so;
+# DML's code evaluates its last checkpoint; BAN's paper does not say). --metric picks one for all.
+RELEASE_METRIC = "student_release_acc"
+RELEASE_RULE = {"TAKD": "best", "DLB": "best", "PSKD": "best", "BAN": "last", "DML": "last", "SHAKE": "last"}
+
+
+def release_metric(row: dict[str, Any], metric: str) -> str:
+    if metric != RELEASE_METRIC:
+        return metric
+    return "student_best_acc" if RELEASE_RULE.get(row.get("method")) == "best" else "student_acc"
 
 
 def _present(df: pd.DataFrame, kd: str, extra: Sequence[float]) -> list[float]:
@@ -164,6 +179,10 @@ SPECS: dict[int, Spec] = {
                  "table3 sweep vary, under recipe=official."),
     4: Spec(4, "Table 4: Spaced KD added to KD methods (%), interval {s} epochs.",
             ROWS + ["method"], ROWS + ["method"], ["column"], method_columns,
+            metric=RELEASE_METRIC, row_metric=release_metric,
+            metric_note="each row by its method's release: best epoch (student_best_acc) for TAKD, DLB, "
+                        "PSKD; last epoch (student_acc) for BAN, DML, SHAKE and rows without a method; "
+                        "--metric student_acc or student_best_acc applies one rule to every row",
             note="Rows: method (conf/method, docs/methods.md); w/o KD: kd=none in the method's pipeline; "
                  "KD: the method as published (method.kd: offline for BAN and TAKD, online else); "
                  "w/ Ours: kd=spaced. A row without a method is the paper's own online / self KD."),

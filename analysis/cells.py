@@ -180,6 +180,9 @@ def compute_cells(df: pd.DataFrame, spec: Spec, metric: str | None = None,
                 records.append(_delta(col, by_label, where_key))
                 continue
             here = here_by_col[col.label]
+            if spec.row_metric is not None and spec.long == "runs":
+                name = spec.row_metric(where_key, metric)
+                here = here.assign(value=here[name] if name in here.columns else math.nan)
             if chosen:
                 here = here[matches(here, chosen)]
             ok = here[here["ok"]]

@@ -174,6 +174,16 @@ class MethodConfig:
     temperature: float = 1.0  # the method's own distillation term (DML, SHAKE, DLB)
     weight: float = 1.0  # its weight
     alpha_T: float = 0.8  # PSKD: weight of past predictions in the target at the last epoch
+    # TAKD, kd=offline: each network teaches with its final weights (None) or with those of its best
+    # epoch on a split: "test" is the release's (it selects on the test set: a peek), "val" needs
+    # dataset.val_fraction > 0.
+    from_best: Optional[str] = None
+    # DLB: the previous batch comes back as a second augmented view of its images (the release's),
+    # drawn from the stream's step seed; false: the same augmented tensors again.
+    second_view: bool = True
+    # DML under a joint (online) step: "sequential" — one peer updates, then the other learns from its
+    # fresh, updated output (the paper's Alg. 1, the official code); "joint" — one shared forward.
+    order: str = "sequential"
 
     def check(self) -> None:
         checks.choice("method.kd", self.kd, ["online", "offline"])
@@ -181,6 +191,8 @@ class MethodConfig:
         checks.positive("method.temperature", self.temperature)
         checks.at_least("method.weight", self.weight, 0.0)
         checks.in_range("method.alpha_T", self.alpha_T, 0.0, 1.0)
+        checks.optional(checks.choice, "method.from_best", self.from_best, ["val", "test"])
+        checks.choice("method.order", self.order, ["sequential", "joint"])
 
 
 @dataclass
@@ -340,6 +352,8 @@ class Config:
             raise UserError(interval_too_long(f"{self.interval:g} epochs", f"trainer.epochs={self.trainer.epochs:g}"))
         if self.method.name != "none":
             self._check_method()
+        if self.method.from_best is not None:
+            self._check_from_best()
         if self.kd.name == "spaced" and self.spaced.start_epoch >= self.trainer.epochs:
             raise UserError(f"spaced.start_epoch ({self.spaced.start_epoch:g}) is not before the end of training "
                             f"(trainer.epochs={self.trainer.epochs:g}): no step would be spaced")
@@ -354,6 +368,16 @@ class Config:
                             f"describes the release's online and self KD only: use recipe=default")
         if self.loss.feature != "none" and self.loss.beta > 0:
             raise UserError(f"method={m} distils logits only; set loss.feature=none (or loss.beta=0)")
+
+    def _check_from_best(self) -> None:
+        best = f"method.from_best={self.method.from_best}"
+        if self.method.name != "takd":
+            raise UserError(f"{best} is TAKD's key (method=takd), not method={self.method.name}'s; remove it")
+        if self.kd.name not in ("offline", "none"):
+            raise UserError(f"{best} needs kd=offline: under kd={self.kd.name} a network teaches while it "
+                            f"trains, before its best epoch is known")
+        if self.method.from_best == "val" and self.dataset.val_fraction <= 0:
+            raise UserError(f"{best} selects on a validation split; set dataset.val_fraction > 0 (e.g. 0.1)")
 
 
 def interval_too_long(interval: str, training: str) -> str:

@@ -18,6 +18,7 @@ from spaced_kd.engine import KILL_AT_ENV
 from spaced_kd.methods import METHODS
 from spaced_kd.methods.base import Out
 from spaced_kd.methods.shake import normalised
+from spaced_kd.methods.views import second_view
 from spaced_kd.run import run
 from spaced_kd.schedules import Plan
 
@@ -103,8 +104,8 @@ def test_dml_each_peer_learns_ce_plus_kl_to_the_other():
         assert parts["kd"].item() == pytest.approx(kl(peer, own), rel=1e-5)  # KL(p_peer ‖ p_self), T = 1, weight 1
 
 
-def test_dml_online_updates_both_peers_from_each_others_pre_update_outputs():
-    s = setup_of("method=dml", "kd=online", "optim.lr=0.1", "optim.nesterov=false")
+def test_dml_joint_order_updates_both_peers_from_each_others_pre_update_outputs():
+    s = setup_of("method=dml", "kd=online", "method.order=joint", "optim.lr=0.1", "optim.nesterov=false")
     lr = s.learner
     x, y = batch(s)
     t0, s0 = weights(lr.nets["teacher"]), weights(lr.nets["student"])
@@ -125,23 +126,26 @@ def test_dml_online_updates_both_peers_from_each_others_pre_update_outputs():
             assert torch.allclose(p[name], want, atol=1e-6), name
 
 
-def test_dlb_second_step_distils_from_its_own_previous_step():
-    s = setup_of("method=dlb", "kd=none")
+@pytest.mark.parametrize("views", [True, False])
+def test_dlb_second_step_distils_from_its_own_previous_step(views):
+    s = setup_of("method=dlb", "kd=none", f"method.second_view={str(views).lower()}")
     lr = s.learner
     x0, y0 = batch(s, 0)
     x1, y1 = batch(s, 1)
+    # batch 0 comes back as its second augmented view (the release's), or as the same tensors
+    refed = second_view(s.data, 0) if views else x0
     net = lr.nets["student"]
     net.train()
     with torch.no_grad():
         before = net(x0)[0]  # pre-update output of step 0 (BN statistics move, logits do not depend on them in train mode)
     parts0 = lr.learn([0], 0, x0, y0)
     assert "kd" not in parts0  # the first step has no previous batch
-    assert torch.allclose(lr.prev["logits"], before, atol=1e-5) and torch.equal(lr.prev["x"], x0)
-    # step 1 by hand: CE over [batch 0 again; batch 1] + T²·KL(p_prev ‖ p_now on batch 0), T = 3, weight 1
+    assert torch.allclose(lr.prev["logits"], before, atol=1e-5) and torch.equal(lr.prev["x"], refed)
+    # step 1 by hand: CE over [batch 0 again; batch 1] + T²·KL(p_prev ‖ p_now on batch 0 again), T = 3, weight 1
     ref = copy.deepcopy(net)
     ref.train()
     with torch.no_grad():
-        out1, again = ref(x1)[0], ref(x0)[0]
+        out1, again = ref(x1)[0], ref(refed)[0]
     ce = F.cross_entropy(torch.cat([again, out1]), torch.cat([y0, y1]))
     T = 3.0
     kd = T * T * kl(before / T, again / T)
@@ -210,9 +214,11 @@ def test_ban_generations_hand_over_down_the_chain():
     assert kinds == [("teacher",)] * T + [("gen1",)] * T + [("student",)] * T
     lr = s.learner
     assert lr.teachers_of(2) == [1] and lr.teachers_of(1) == [0] and lr.teachers_of(0) == []
-    # BAN's term: the teacher's outputs alone at T = 1 (loss.alpha = 1: no label CE)
+    # the BAN paper's term: the teacher's outputs alone at T = 1, no label CE
+    paper = setup_of("method=ban", "kd=offline", "method.generations=2", "trainer.epochs=1", "loss.alpha=1",
+                     "loss.temperature=1", "loss.logit=kl").learner
     a, b = torch.randn(4, 10), torch.randn(4, 10)
-    parts = lr.loss(2, 0, Out(a, a), torch.zeros(4, dtype=torch.long), {1: Out(b, b)})
+    parts = paper.loss(2, 0, Out(a, a), torch.zeros(4, dtype=torch.long), {1: Out(b, b)})
     assert parts["ce"].item() == 0.0 and parts["kd"].item() == pytest.approx(kl(b, a), rel=1e-5)
 
 
@@ -224,9 +230,9 @@ def test_takd_chain_shrinks_teacher_assistant_student():
     assert sizes[0] > sizes[1] > sizes[2]
     a, b = torch.randn(4, 10), torch.randn(4, 10)
     y = torch.randint(0, 10, (4,))
-    parts = lr.loss(2, 0, Out(a, a), y, {1: Out(b, b)})  # (1 − λ)·CE + λ·T²·KL, λ = 0.5, T = 5
+    parts = lr.loss(2, 0, Out(a, a), y, {1: Out(b, b)})  # (1 − λ)·CE + λ·T²·KL/C, λ = 0.5, T = 5
     assert parts["ce"].item() == pytest.approx(0.5 * F.cross_entropy(a, y).item(), rel=1e-5)
-    assert parts["kd"].item() == pytest.approx(0.5 * 25 * kl(b / 5, a / 5), rel=1e-4)
+    assert parts["kd"].item() == pytest.approx(0.5 * 25 * kl(b / 5, a / 5) / 10, rel=1e-4)  # C = 10
 
 
 # ------------------------------------------------------------------ whole runs

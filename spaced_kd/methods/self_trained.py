@@ -16,6 +16,7 @@ from ..config import Config
 from ..losses import kl
 from .base import MethodLearner, Out
 from .registry import METHODS, MethodSpec, NetSpec, net, seeded
+from .views import require_second_view, second_view
 
 
 class DLBLearner(MethodLearner):
@@ -24,14 +25,18 @@ class DLBLearner(MethodLearner):
     Step t trains on batch t and on batch t − 1 again (the network's previous step, whatever the
     schedule interleaves): CE on both, plus w·T²·KL(p_prev ‖ p) on batch t − 1, where p_prev
     is the network's own output on batch t − 1 one step ago (before that step's update). The
-    first step has no previous batch and takes CE alone. The previous batch and its outputs are
-    kept (and checkpointed) as tensors: the release re-feeds the stored batch under a second
-    augmentation, this re-feeds the same augmented images (the stream has one view per step).
+    first step has no previous batch and takes CE alone. Batch t − 1 comes back as a second
+    augmented view of its images, as the release feeds it (`method.second_view`; false: the same
+    augmented tensors), so the KL term compares two views, not only two moments. The images to
+    re-feed, the labels and the outputs are kept (and checkpointed) as tensors.
     """
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.teacher_state["prev"] = None  # x, y, logits of the first network's last step
+        self.teacher_state["prev"] = None  # x (to re-feed), y, logits of the first network's last step
+        self.views = self.cfg.method.second_view
+        if self.views:
+            require_second_view(self.data)
 
     @property
     def prev(self) -> Optional[Dict[str, Tensor]]:
@@ -40,7 +45,8 @@ class DLBLearner(MethodLearner):
     def forward(self, k: int, t: int, x: Tensor, y: Tensor) -> Out:
         out = super().forward(k, t, x, y)
         if k == 0:
-            self._batch = (x, y)  # a step's batch is a fresh tensor (the stream never reuses one)
+            # a step's batch is a fresh tensor (the stream never reuses one), and so is a second view
+            self._batch = (second_view(self.data, t) if self.views else x, y)
             # the previous batch in a forward of its own (BatchNorm statistics apart), as published
             self._again = None if self.prev is None else super().forward(k, t, self.prev["x"], self.prev["y"]).logits
         return out
