@@ -7,11 +7,11 @@ interval or on the runs present (Tab. 6) are small functions referenced from the
 `make_spec` resolves them into a concrete spec for one frame.
 
 One accuracy rule per table: the number the release logs for the pipeline that made the table.
-Every release pipeline logs the test accuracy of each epoch and the best of them: online KD
-(online_KD/train_space.py: `best_acc`), the ViTs (vit/pycls: `min_top1_err`), self KD
-(self_KD/train.py: `Best_acc`, the heads' ensemble). So the tables compare the best over epochs
-(`*_best_acc`); `last_epoch` gives the last epoch's number beside it (``--last-epoch``). Tab. 4's
-methods are not the release's and keep the last epoch.
+Every release pipeline logs each epoch's test accuracy and keeps a running best, the one number it
+singles out: online KD (online_KD/train_space.py: `best_acc`), the ViTs (vit/pycls: `min_top1_err`),
+self KD (self_KD/train.py: `Best_acc`, the heads' ensemble). So the tables compare the best over
+epochs (`*_best_acc`); `last_epoch` gives the last epoch's number beside it (``--last-epoch``).
+Tab. 4's methods are not the release's and keep the last epoch.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ This module joins the jobs that live in their own files and is the command line:
 
     catalogue.py   the tables as data (`SPECS`): columns, rows, layout, metric, notes
     cells.py       cell statistics (mean ± std over seeds, paired Δ), the recipe rule
-    paper.py       the paper's published values and their join onto our cells
+    paper.py       the paper's published values and their join onto the cells of the paper's recipe
     render.py      markdown / LaTeX / CSV in the paper's layout (`TableResult`)
 
 See docs/analysis.md for what each cell means.
@@ -34,8 +34,9 @@ def build_table(df: pd.DataFrame, number: int, metric: str | None = None, interv
     Tab. 2: ensemble_best_acc; Tab. 4: student_acc); ``last=True`` its last-epoch counterpart.
     ``paper=True`` puts the paper's values beside cells of runs of the recipe that produced them only
     (``spec.paper_recipe``: the release's, ``official``; Tab. 4: ``default``): runs of other recipes
-    are left out of this table and named in ``other_recipes`` (`build_tables` gives each its own). ``label`` is printed with the
-    title. An unknown ``where`` key raises ValueError instead of matching nothing."""
+    are left out of this table and named in ``other_recipes`` (`build_tables` gives each its own).
+    ``label`` is printed with the title. An unknown ``where`` key raises ValueError instead of
+    matching nothing."""
     if where:
         check_where(df, where)
         df = df[mask(df, where)]
