@@ -15,7 +15,11 @@ lr or loss sweep in the same root does not leak into the fit.
 ``y="gain"`` subtracts the mean online-KD accuracy of the same (dataset, network) — computed
 inside each bootstrap replicate — so different networks can be pooled.
 
-    python -m analysis.fits ROOT… [--y gain|acc] [--metric student_acc] [--boot 1000]
+Runs of different recipes are different experiments: `fit_intervals` fits each recipe on its own
+(and pools networks only within a recipe), and every fit names the recipe it fitted. The accuracy is
+Tab. 6's rule, the best over epochs (``student_best_acc``); ``--metric student_acc`` fits the last epoch.
+
+    python -m analysis.fits ROOT… [--y gain|acc] [--metric student_best_acc] [--boot 1000]
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .catalogue import DEFAULT_METRIC
 from .collect import usable
 from .select import main_runs
 
@@ -103,7 +108,7 @@ def _xy(x, acc, online, group, y: str, include_online: bool):
     return x[keep], values[keep], keep
 
 
-def interval_points(df: pd.DataFrame, metric: str = "student_acc", y: str = "gain", kd_mode: str = "peer",
+def interval_points(df: pd.DataFrame, metric: str = DEFAULT_METRIC, y: str = "gain", kd_mode: str = "peer",
                     include_online: bool = True, pool: bool = False) -> pd.DataFrame:
     """The fit's points: dataset_label, network, seed, x (interval, epochs), y, acc."""
     raw = _raw_points(df, metric, kd_mode, pool)
@@ -113,7 +118,7 @@ def interval_points(df: pd.DataFrame, metric: str = "student_acc", y: str = "gai
     return raw[keep].assign(y=values)[GROUP + ["seed", "x", "y", "acc"]].reset_index(drop=True)
 
 
-def fit_one(runs: pd.DataFrame, metric: str = "student_acc", y: str = "gain", kd_mode: str = "peer",
+def fit_one(runs: pd.DataFrame, metric: str = DEFAULT_METRIC, y: str = "gain", kd_mode: str = "peer",
             include_online: bool = True, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
             pool: bool = False) -> dict:
     """Fit one set of runs (one group, or all pooled) → coefficients, vertex, R², vertex CI."""
@@ -159,29 +164,37 @@ def fit_one(runs: pd.DataFrame, metric: str = "student_acc", y: str = "gain", kd
             "ci_lo": float(ci_lo), "ci_hi": float(ci_hi), "n_boot": len(finite), "note": note}
 
 
-def fit_intervals(df: pd.DataFrame, metric: str = "student_acc", y: str = "gain", kd_mode: str = "peer",
+def fit_intervals(df: pd.DataFrame, metric: str = DEFAULT_METRIC, y: str = "gain", kd_mode: str = "peer",
                   include_online: bool = True, pooled: bool = True, n_boot: int = 1000, ci: float = 0.95,
                   seed: int = 0, pool_settings: bool = False) -> pd.DataFrame:
-    """One fit per (dataset, network) and, if ``pooled``, one over all of them (y="gain" only:
-    raw accuracies of different networks do not share a scale)."""
+    """Per recipe: one fit per (dataset, network) and, if ``pooled``, one over all of them
+    (y="gain" only: raw accuracies of different networks do not share a scale). Column ``recipe``
+    names the recipe each fit is of; recipes are never pooled."""
     runs = usable(df)
+    if "recipe" not in runs.columns:
+        runs = runs.assign(recipe=None)
     rows = []
-    for (dataset, network), group in runs.groupby(GROUP, sort=True):
-        res = fit_one(group, metric, y, kd_mode, include_online, n_boot, ci, seed, pool_settings)
-        if res["n_points"]:
-            rows.append({"dataset": dataset, "network": network, **res})
-    if pooled and y == "gain" and len(rows) > 0:
-        rows.append({"dataset": "pooled", "network": "pooled",
-                     **fit_one(runs, metric, y, kd_mode, include_online, n_boot, ci, seed, pool_settings)})
+    for recipe, of_recipe in runs.groupby("recipe", sort=True, dropna=False):
+        mine = []
+        for (dataset, network), group in of_recipe.groupby(GROUP, sort=True):
+            res = fit_one(group, metric, y, kd_mode, include_online, n_boot, ci, seed, pool_settings)
+            if res["n_points"]:
+                mine.append({"recipe": recipe, "dataset": dataset, "network": network, **res})
+        if pooled and y == "gain" and len(mine) > 0:
+            mine.append({"recipe": recipe, "dataset": "pooled", "network": "pooled",
+                         **fit_one(of_recipe, metric, y, kd_mode, include_online, n_boot, ci, seed, pool_settings)})
+        rows += mine
     return pd.DataFrame(rows)
 
 
 def describe(row: pd.Series | dict, y: str = "gain") -> str:
-    """One line per fit, for notebooks and the CLI."""
+    """One line per fit, for notebooks and the CLI; it names the recipe the fit is of."""
+    recipe = row.get("recipe")
+    where = (f"[recipe={recipe}] " if isinstance(recipe, str) else "") + f"{row['dataset']} / {row['network']}"
     if not math.isfinite(row["a"]):
-        return f"{row['dataset']} / {row['network']}: no fit ({row['note']})"
+        return f"{where}: no fit ({row['note']})"
     what = "gain" if y == "gain" else "acc"
-    text = f"{row['dataset']} / {row['network']}: {what} = {row['a']:.3f}·s² {row['b']:+.3f}·s {row['c']:+.3f}; "
+    text = f"{where}: {what} = {row['a']:.3f}·s² {row['b']:+.3f}·s {row['c']:+.3f}; "
     if row["concave"]:
         text += f"best s* = {row['vertex']:.2f} epochs ({what} {row['vertex_y']:.2f})"
         if math.isfinite(row["ci_lo"]):
@@ -198,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m analysis.fits", "Quadratic fit of accuracy vs spaced interval (Fig. 2c).")
     parser.add_argument("--y", choices=["gain", "acc"], default="gain",
                         help="fit the gain over online KD (default, poolable) or the raw accuracy")
-    parser.add_argument("--metric", default="student_acc")
+    parser.add_argument("--metric", default=DEFAULT_METRIC,
+                        help="summary metric to fit (default: Tab. 6's rule, the best accuracy over epochs; "
+                             "student_acc: the last epoch)")
     parser.add_argument("--kd-mode", default="peer", choices=["peer", "self"])
     parser.add_argument("--no-online", action="store_true", help="do not use online KD as the s = 0 point")
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap replicates over seeds (0: none)")
@@ -216,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                              pool_settings=args.pool_settings)
         if fits.empty:
             raise cli.CliError("no completed spaced/online runs to fit under these roots", cli.EXIT_DATA)
+        recipes = sorted({str(r) for r in fits["recipe"]})
+        print(f"Recipe{'s' if len(recipes) > 1 else ''} fitted: {', '.join(recipes)}"
+              + (" (each on its own; recipes are never pooled)" if len(recipes) > 1 else "")
+              + f"; metric: {args.metric}")
         for _, row in fits.iterrows():
             print(describe(row, args.y))
         if args.csv:

@@ -23,24 +23,24 @@ def paper_values(number: int | None = None) -> pd.DataFrame:
     return paper.reset_index(drop=True)
 
 
-def attach_paper(cells: pd.DataFrame, spec: Spec, recipes: list[str] | None = None) -> pd.DataFrame:
+def attach_paper(cells: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """Join the paper's value to each cell (``paper``, ``diff`` = ours − paper).
 
-    Rows the paper reports and we have no runs for become rows of explicit "missing" cells; when
-    the rows are split by recipe, each recipe gets the paper's full set of rows."""
-    keys = [k for k in spec.keys if k != "recipe"]  # the paper has one recipe: its rows match every one of ours
-    join = keys + ["column"]
+    The cells must be of runs of ``spec.paper_recipe`` only, the recipe that produced the paper's
+    numbers (`analysis.tables.build_table` sees to it). Rows the paper reports and we have no runs for
+    become rows of explicit "missing" cells."""
+    if "recipe" in spec.keys:
+        raise ValueError(f"the paper's values go beside cells of recipe={spec.paper_recipe} only, "
+                         f"not beside a table split by recipe")
+    join = spec.keys + ["column"]
     paper = paper_values(spec.number)
     if paper.empty:
         return cells.assign(paper=math.nan, diff=math.nan)
     groups = [teacher_group(n, t) if t else "" for n, t in zip(paper["network"], paper["teacher"])]
     paper = paper.assign(group=[spec.group_names.get(g, g) for g in groups])
     paper = paper[join + ["value"]].rename(columns={"value": "paper"})
-    split = "recipe" in spec.keys
     ours = set(cells[spec.keys].itertuples(index=False, name=None))
-    new_rows = paper[keys].drop_duplicates()
-    if split:
-        new_rows = new_rows.merge(pd.DataFrame({"recipe": recipes or []}), how="cross")[spec.keys]
+    new_rows = paper[spec.keys].drop_duplicates()
     new_rows = new_rows[[r not in ours for r in new_rows.itertuples(index=False, name=None)]]
     if len(new_rows):
         deltas = {c.label for c in spec.cols if c.delta}

@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 
 from spaced_kd import rundir  # noqa: E402
 
+from .catalogue import DEFAULT_METRIC  # noqa: E402  (the tables' rule: the best accuracy over epochs)
 from .collect import collect, read_metrics, usable  # noqa: E402
 from .fits import fit_one, interval_points  # noqa: E402
 from .select import main_runs  # noqa: E402
@@ -99,7 +100,7 @@ def _band(ax, groups, color, label, marker="o", linestyle="-"):
 # ---------------------------------------------------------------- Fig. 2b
 
 
-def fig_interval_curves(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str = "peer"):
+def fig_interval_curves(df: pd.DataFrame, metric: str = DEFAULT_METRIC, kd_mode: str = "peer"):
     """Accuracy against space interval, one panel per dataset, one line per network."""
     runs = usable(df)
     runs = runs[(runs["kd_mode"] == kd_mode) & runs["teacher_same"].astype(bool) & runs["full_period"].astype(bool)
@@ -157,7 +158,7 @@ def fig_interval_curves(df: pd.DataFrame, metric: str = "student_acc", kd_mode: 
 # ---------------------------------------------------------------- Fig. 2c
 
 
-def fig_interval_fit(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str = "peer", n_boot: int = 500):
+def fig_interval_fit(df: pd.DataFrame, metric: str = DEFAULT_METRIC, kd_mode: str = "peer", n_boot: int = 500):
     """Gain over online KD against interval for every run, pooled, with the quadratic fit."""
     points = interval_points(df, metric, "gain", kd_mode)
     with plt.rc_context(STYLE):
@@ -197,7 +198,7 @@ def fig_interval_fit(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str
 # ---------------------------------------------------------------- Fig. 3
 
 
-def fig_critical_period(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str = "peer"):
+def fig_critical_period(df: pd.DataFrame, metric: str = DEFAULT_METRIC, kd_mode: str = "peer"):
     """(a) spaced KD only inside [start, start + L); (b) spaced KD from start till the end.
 
     A line is drawn for each (network, dataset, interval s) that has runs restricted to a window;
@@ -258,7 +259,7 @@ def fig_critical_period(df: pd.DataFrame, metric: str = "student_acc", kd_mode: 
 # ---------------------------------------------------------------- Fig. 6
 
 
-def fig_lr_batch(df: pd.DataFrame, metric: str = "student_acc", kd_mode: str = "peer"):
+def fig_lr_batch(df: pd.DataFrame, metric: str = DEFAULT_METRIC, kd_mode: str = "peer"):
     """(a) accuracy vs learning rate, (b) vs batch size; every other setting at its default."""
     runs = usable(df)
     runs = runs[(runs["kd_mode"] == kd_mode) & runs["teacher_same"].astype(bool) & runs["full_period"].astype(bool)
@@ -471,7 +472,7 @@ def fig_imagenet_curves(df: pd.DataFrame, dataset: str = "imagenet1k", model: st
 # ---------------------------------------------------------------- everything
 
 
-def plot_all(df: pd.DataFrame, out_dir: str | os.PathLike, metric: str = "student_acc",
+def plot_all(df: pd.DataFrame, out_dir: str | os.PathLike, metric: str = DEFAULT_METRIC,
              curves: int = 3, n_boot: int = 500) -> dict[str, list[Path]]:
     """Every figure into out_dir (PNG + PDF); ``curves`` training-curve figures (one per kd first)."""
     out: dict[str, list[Path]] = {}
@@ -497,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = cli.parser("python -m analysis.plots", "The paper's figures as PNG + PDF.")
     parser.add_argument("--out", default="figures", help="output directory (default: figures/)")
-    parser.add_argument("--metric", default="student_acc")
+    parser.add_argument("--metric", default=DEFAULT_METRIC,
+                        help="summary metric (default: the tables' rule, the best accuracy over epochs; "
+                             "student_acc: the last epoch)")
     parser.add_argument("--curves", type=int, default=3, help="training-curve figures to draw (one per kd)")
 
     def body(args) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .catalogue import Spec
+from .catalogue import Spec, last_epoch
 from .cells import recipe_line
 from .labels import DATASET_ORDER, NETWORK_ORDER, order_key
 
@@ -66,6 +66,9 @@ class TableResult:
     with_paper: bool = False
     recipes: list[str] = field(default_factory=list)
     paired: bool = False
+    paper_recipe: str | None = None  # with the paper's values: the recipe they come from (the only one here)
+    other_recipes: list[str] = field(default_factory=list)  # with the paper's values: recipes left out
+    label: str = ""  # printed after the title (a table of another recipe than the paper's)
 
     @property
     def number(self) -> int:
@@ -152,17 +155,30 @@ class TableResult:
         delta = ("Δ: mean of the differences of paired runs (same seed and settings) [95% t-interval] "
                  "(n = pairs; wins = pairs with a positive difference)." if self.paired
                  else "Δ: ± std of paired per-seed differences.")
-        return f"{self.spec.title} {self.spec.note} Cells: mean ± std over seeds of {what} (n = runs); {delta}"
+        label = f" {self.label}" if self.label else ""
+        return f"{self.spec.title}{label} {self.spec.note} Cells: mean ± std over seeds of {what} (n = runs); {delta}"
 
     def footer(self) -> list[str]:
         """What the table compares and which recipe made it, printed under every table."""
-        if self.spec.long != "runs":
+        spec = self.spec
+        last = last_epoch(spec.metric)
+        if spec.long != "runs":
             metric = "Metric: probe value from probes.json (--metric does not apply)"
-        elif self.metric == self.spec.metric:
-            metric = f"Metric: {self.metric} — {self.spec.metric_note} (the table's choice)"
+        elif self.metric == spec.metric:
+            metric = f"Metric: {self.metric} — {spec.metric_note} (the table's rule"
+            metric += f"; --last-epoch: {last})" if last != spec.metric else ")"
+        elif self.metric == last:
+            metric = f"Metric: {self.metric} — the last epoch's (--last-epoch; the table's rule is {spec.metric})"
         else:
-            metric = f"Metric: {self.metric} (chosen with --metric; the table's own is {self.spec.metric})"
-        return [metric, recipe_line(self.recipes)]
+            metric = f"Metric: {self.metric} (chosen with --metric; the table's rule is {spec.metric})"
+        if self.paper_recipe is None:
+            recipe = recipe_line(self.recipes)
+        else:
+            recipe = (f"Recipe: {self.paper_recipe}, the recipe of the paper's numbers: only its runs are in this "
+                      f"table")
+            if self.other_recipes:
+                recipe += f" (runs of {', '.join(self.other_recipes)}: in a table of their own)"
+        return [metric, recipe]
 
     def to_markdown(self) -> str:
         headers, rows = self.grid()
@@ -194,6 +210,7 @@ class TableResult:
     def to_csv(self) -> str:
         cells = self.cells.assign(
             table=self.number,
+            **({} if "recipe" in self.cells.columns else {"recipe": self.paper_recipe or ",".join(self.recipes)}),
             metric=self.metric if self.spec.long == "runs" else "probe",
             text=[_text(rec) for rec in self.cells.to_dict("records")],
         )

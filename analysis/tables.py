@@ -4,7 +4,7 @@ This module joins the jobs that live in their own files and is the command line:
 
     catalogue.py   the tables as data (`SPECS`): columns, rows, layout, metric, notes
     cells.py       cell statistics (mean ± std over seeds, paired Δ), the recipe rule
-    paper.py       the paper's published values and their join onto our cells
+    paper.py       the paper's published values and their join onto the cells of the paper's recipe
     render.py      markdown / LaTeX / CSV in the paper's layout (`TableResult`)
 
 See docs/analysis.md for what each cell means.
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from . import cli
-from .catalogue import SPECS, TABLES, Col, Spec, make_spec  # noqa: F401  (the public names)
+from .catalogue import SPECS, TABLES, Col, Spec, last_epoch, make_spec  # noqa: F401  (the public names)
 from .cells import compute_cells, recipe_line, recipes_of, split_by_recipe
 from .collect import status_line
 from .lastk import DEFAULT_K, add_lastk, describe, is_lastk
@@ -29,27 +29,56 @@ from .select import check_where, mask
 
 def build_table(df: pd.DataFrame, number: int, metric: str | None = None, interval: float | None = None,
                 paper: bool = False, where: dict[str, Any] | None = None, pool: bool = False,
-                paired: bool = False) -> TableResult:
+                last: bool = False, label: str = "", paired: bool = False) -> TableResult:
     """Paper table ``number`` from a collected frame (see `analysis.collect.collect`).
 
-    ``metric=None`` uses the table's own (Tab. 2: ensemble_best_acc; the others: student_acc).
-    An unknown ``where`` key raises ValueError instead of matching nothing. ``paired=True`` adds
-    the Δ columns of `analysis.paired_cells` and gives every Δ its paired 95 % intervals."""
+    ``metric=None`` uses the table's own rule (the best accuracy over epochs, as the release logs it;
+    Tab. 2: ensemble_best_acc; Tab. 4: each method's release rule); ``last=True`` its last-epoch
+    counterpart. ``paper=True`` puts the paper's values beside cells of runs of the recipe that
+    produced them only (``spec.paper_recipe``: the release's, ``official``; Tab. 4: ``default``): runs
+    of other recipes are left out of this table and named in ``other_recipes`` (`build_tables` gives
+    each its own). ``label`` is printed with the title. ``paired=True`` adds the Δ columns of
+    `analysis.paired_cells` and gives every Δ its paired 95 % intervals. An unknown ``where`` key
+    raises ValueError instead of matching nothing."""
     if where:
         check_where(df, where)
         df = df[mask(df, where)]
     spec = make_spec(number, df, interval)
+    others: list[str] = []
+    if paper:
+        others = [r for r in recipes_of(df, spec) if r != spec.paper_recipe]
+        df = df[mask(df, {"recipe": spec.paper_recipe})]
+        spec = make_spec(number, df, interval)  # columns that depend on the runs present (Tab. 6)
     recipes = recipes_of(df, spec)
     spec = split_by_recipe(spec, recipes)
     if paired:
         spec = paired_spec(spec)
-    metric = metric or spec.metric
+    metric = metric or (last_epoch(spec.metric) if last else spec.metric)
     cells, warnings = compute_cells(df, spec, metric, pool, paired)
     if len(recipes) > 1:
         warnings.insert(0, recipe_line(recipes))
     if paper:
-        cells = attach_paper(cells, spec, recipes)
-    return TableResult(spec, cells, metric, warnings, with_paper=paper, recipes=recipes, paired=paired)
+        cells = attach_paper(cells, spec)
+        if others:
+            warnings.insert(0, f"the paper's numbers come from recipe={spec.paper_recipe}: runs of recipe "
+                               f"{', '.join(others)} are not beside them but in a table of their own")
+    return TableResult(spec, cells, metric, warnings, with_paper=paper, recipes=recipes, paired=paired,
+                       paper_recipe=spec.paper_recipe if paper else None, other_recipes=others, label=label)
+
+
+def build_tables(df: pd.DataFrame, number: int, metric: str | None = None, interval: float | None = None,
+                 paper: bool = False, where: dict[str, Any] | None = None, pool: bool = False,
+                 last: bool = False, paired: bool = False) -> list[TableResult]:
+    """Table ``number`` as the command line prints it: one table; with ``paper``, the comparison with
+    the paper (runs of its recipe) and then one labelled table per other recipe the runs used."""
+    first = build_table(df, number, metric, interval, paper, where, pool, last, paired=paired)
+    if where:
+        df = df[mask(df, where)]
+    rest = [build_table(df[mask(df, {"recipe": r})], number, metric, interval, False, None, pool, last,
+                        label=f"recipe={r}: not the recipe of the paper's numbers ({first.paper_recipe}), "
+                              f"so no paper values beside it.", paired=paired)
+            for r in first.other_recipes]
+    return [first, *rest]
 
 
 def _numbers(items: list[str]) -> list[int]:
@@ -72,12 +101,18 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"table number ({', '.join(map(str, TABLES))}) or 'all'; repeatable")
     parser.add_argument("--format", "-f", choices=["md", "latex", "csv"], default="md")
     parser.add_argument("--metric", default=None,
-                        help="summary metric to tabulate in every table (default: each table's own, printed "
-                             "under it — student_acc = last epoch; Tab. 2: ensemble_best_acc)")
+                        help="summary metric to tabulate in every table (default: each table's own rule, "
+                             "printed under it: the best accuracy over epochs, as the release logs it — "
+                             "student_best_acc; Tab. 2: ensemble_best_acc; Tab. 4: student_acc)")
+    parser.add_argument("--last-epoch", action="store_true",
+                        help="the last epoch's accuracy instead of the best over epochs, in every table "
+                             "(student_best_acc → student_acc, ensemble_best_acc → ensemble_acc)")
     parser.add_argument("--interval", type=float, default=None,
                         help="spaced interval for the 'w/ Ours' columns (default 1.5; Tab. 2: 4.0)")
     parser.add_argument("--paper", action="store_true",
-                        help="add the paper's published value and ours−paper next to each cell")
+                        help="add the paper's published value and ours−paper next to each cell of the "
+                             "recipe that produced them (recipe=official; Tab. 4: default); runs of another "
+                             "recipe get a labelled table of their own, without paper values")
     parser.add_argument("--pool-settings", action="store_true",
                         help="average over every run of a cell even if lr, batch size, loss … differ "
                              "(default: fix them per row at the commonest value and report the rest); "
@@ -90,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(args) -> int:
         numbers = _numbers(args.table)
+        if args.metric is not None and args.last_epoch:
+            raise cli.CliError("--metric names the metric itself; --last-epoch changes each table's own: give one")
         df = cli.load(args)
         if is_lastk(args.metric):
             try:
@@ -100,14 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.metric is not None and args.metric not in df.columns:
             known = sorted(c for c in df.columns if str(c).endswith("_acc"))
             raise cli.CliError(f"no metric {args.metric!r} in these runs; found: {', '.join(known)}")
-        for i, number in enumerate(numbers):
-            result = build_table(df, number, args.metric, args.interval, args.paper, pool=args.pool_settings,
-                                 paired=args.paired)
-            if i:
-                print()
-            print(result.render(args.format), end="" if args.format == "csv" else "\n")
-            for warning in dict.fromkeys(result.warnings):
-                print(f"warning (Tab. {number}): {warning}", file=sys.stderr)
+        first = True
+        for number in numbers:
+            for result in build_tables(df, number, args.metric, args.interval, args.paper, pool=args.pool_settings,
+                                       last=args.last_epoch, paired=args.paired):
+                if not first:
+                    print()
+                first = False
+                print(result.render(args.format), end="" if args.format == "csv" else "\n")
+                for warning in dict.fromkeys(result.warnings):
+                    print(f"warning (Tab. {number}): {warning}", file=sys.stderr)
         print(status_line(df), file=sys.stderr)
         return cli.finish(df)
 

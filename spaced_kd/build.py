@@ -93,7 +93,8 @@ def teacher_width(cfg: Config) -> float:
 def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
     m = cfg.model
     init = recipe.pytorch_init(cfg)
-    student = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
+    name = recipe.student_model(cfg)  # model.name, or the release's distillation-token DeiT
+    student = prepare(make_net(name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
     teacher = proj = None
     opts = {}
     if cfg.kd.name != "none":

@@ -310,6 +310,9 @@ class RecipeConfig:
     # ImageNet for ResNets (not Tiny-ImageNet, self KD or ViTs); dataset.rotation applies everywhere
     rotation: float = 0.0
     pytorch_init: bool = False  # online-KD ResNets keep PyTorch's default init (no Kaiming)
+    # a DeiT-Tiny student that learns from a peer teacher gets a distillation token (the release's
+    # DISTILLATION.ENABLE_LOGIT, set in its KD configs only); the teacher and w/o KD stay plain
+    distill_token: bool = False
 
     def check(self) -> None:
         checks.in_range("recipe.rotation", self.rotation, 0.0, 180.0)

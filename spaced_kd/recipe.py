@@ -15,6 +15,8 @@ from .models.vit import TRANSFORMERS
 
 # The release's online-KD pipeline adds RandomRotation(15) for these data sets (not Tiny-ImageNet).
 ROTATED = {"cifar100", "imagenet100", "imagenet1k"}
+# The release's ViT KD configs give these students a distillation token (its PiT has none).
+DISTILLED = {"deit_tiny": "deit_tiny_distilled"}
 
 
 def _online_kd_resnet(cfg: Config) -> bool:
@@ -50,6 +52,16 @@ def teacher_targets(cfg: Config) -> tuple[str, bool]:
     if cfg.recipe.teacher_train_mode_replay:
         return ("eval", False) if cfg.kd.name == "offline" else ("train", True)
     return cfg.teacher.target_mode, False
+
+
+def student_model(cfg: Config) -> str:
+    """The student's architecture: with recipe.distill_token, a DeiT-Tiny that learns from a peer
+    teacher is the distillation-token DeiT (CE on the class head, KD on the distillation head, the
+    mean of both at test time). Its teacher (`teacher.name` null: `model.name`) stays the plain DeiT,
+    as the release drops the teacher's distillation token, and so does the w/o KD network."""
+    if cfg.recipe.distill_token and cfg.kd_mode.name == "peer" and cfg.kd.name != "none":
+        return DISTILLED.get(cfg.model.name, cfg.model.name)
+    return cfg.model.name
 
 
 def pytorch_init(cfg: Config) -> bool:

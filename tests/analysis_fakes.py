@@ -1,7 +1,9 @@
 """Fake run directories with known numbers, written exactly as the run-directory contract says.
 
 The analysis tests build sweeps from these instead of training, so every table cell, fit and
-plot can be checked against numbers chosen by hand.
+plot can be checked against numbers chosen by hand. `RELEASE` is what `recipe=official` sets, read
+from conf/recipe/official.yaml: the paper grids compose it through their experiment preset, so a
+fake grid run carries it in its config but not in its command-line overrides (``preset=RELEASE``).
 """
 from __future__ import annotations
 
@@ -23,6 +25,21 @@ from spaced_kd.config import Config  # noqa: E402  (the real schema keeps the fa
 
 # Config groups are selected by name on the command line (kd=spaced), other keys by path.
 GROUPS = {"model", "teacher", "dataset", "kd", "kd_mode", "loss", "optim", "recipe", "logger"}
+
+
+def _dotted(tree: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# What `recipe=official` sets (its keys are checked against the schema whenever a run is written).
+_OFFICIAL = yaml.safe_load((ROOT / "conf" / "recipe" / "official.yaml").read_text())
+RELEASE: dict[str, Any] = _dotted({k: v for k, v in _OFFICIAL.items() if k != "defaults"})
 
 
 def config(legacy: dict[str, Any] | None = None, missing: tuple[str, ...] = (), **dotted: Any) -> dict:
@@ -81,8 +98,12 @@ def make_run(
     error: str | None = None,
     legacy: dict[str, Any] | None = None,
     missing: tuple[str, ...] = (),
+    preset: dict[str, Any] | None = None,
 ) -> Path:
     """One run dir under root/name. ``status=None`` writes no summary.json (killed before it could).
+
+    ``preset``: dotted keys an experiment preset sets (``RELEASE``): in the config, not in the
+    command-line overrides; ``cfg`` wins over it, as a command line wins over a preset.
 
     metrics.jsonl gets one test evaluation per epoch per role, rising linearly to the final
     accuracy, so the last line carries the same number as summary.json; every role also gets
@@ -92,7 +113,7 @@ def make_run(
     dotted = dict(cfg or {})
     dotted["seed"] = seed
     dotted.setdefault("trainer.epochs", epochs)
-    tree = config(legacy, missing, **dotted)
+    tree = config(legacy, missing, **{**(preset or {}), **dotted})
     run = Path(root) / name
     (run / ".hydra").mkdir(parents=True, exist_ok=True)
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(tree))
@@ -157,6 +178,9 @@ BASE = {"resnet18": 68.0, "resnet50": 69.5}
 SELF_SPACED_ENSEMBLE = 6.5  # spaced self KD: the ensemble sits this far above the plain network
 FEATURES = ("l1", "mse_sum", "ce")  # Tab. 3's feature terms in the fake sweep
 IMAGENET_DEIT = 72.0  # Tab. 7: DeiT-Tiny / ImageNet-1K without KD
+# `+sweep=table6 recipe=default` beside the release-recipe grid: ResNet-18's row under the paper's
+# equations, this far below the release recipe's numbers in every column
+DEFAULT_RECIPE_SHIFT = -5.0
 
 
 def gain(interval: float) -> float:
@@ -179,10 +203,14 @@ def _flatness(spaced: bool, seed: int, model: str = "resnet18") -> dict:
 
 
 def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> int:
-    """Write a sweep covering every table and figure; returns the number of runs written."""
+    """Write a sweep covering every table and figure; returns the number of runs written.
+
+    Its runs are the grids' runs, which compose the release's recipe (``preset=RELEASE``), plus
+    ResNet-18's Tab. 6 row run again with ``recipe=default`` (the paper's equations), in the same root."""
     count = 0
 
-    def run(cfg: dict, acc: float, seed: int, teacher: float | None = None, probes: bool = False, **kw):
+    def run(cfg: dict, acc: float, seed: int, teacher: float | None = None, probes: bool = False,
+            preset: dict | None = RELEASE, **kw):
         nonlocal count
         value = round(acc + SEED_OFFSET.get(seed, 0.0), 4)
         extra = {}
@@ -192,7 +220,7 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
                                "bim": {"clean_acc": value, "robust_acc": round(value / 2, 4), "eps": 0.03},
                                "hessian": {"trace": 100.0 - 10 * spaced, "trace_ci": [90.0, 110.0],
                                            "top_eigenvalue": 5.0}}
-        make_run(root, f"multirun/{count:04d}", cfg=cfg, student_acc=value,
+        make_run(root, f"multirun/{count:04d}", cfg=cfg, student_acc=value, preset=preset,
                  teacher_acc=teacher if teacher is not None else None, seed=seed, epochs=epochs, **extra, **kw)
         count += 1
 
@@ -224,9 +252,16 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
             run(peer("ahead", s), r18 + 3.0 - 0.1 * s, seed, teacher=r18 + 0.5)
         # Tab. 3: the feature term under the release recipe, as the table3 sweep varies it
         for feature in FEATURES:
-            official = {"recipe.name": "official", "loss.feature": feature}
-            run(peer("online", **official), r18 + 2.5, seed, teacher=r18)
-            run(peer("spaced", 1.5, **official), r18 + 3.5, seed, teacher=r18)
+            run(peer("online", **{"loss.feature": feature}), r18 + 2.5, seed, teacher=r18)
+            run(peer("spaced", 1.5, **{"loss.feature": feature}), r18 + 3.5, seed, teacher=r18)
+        # Tab. 6's ResNet-18 row again under the paper's equations (`recipe=default` on the command line)
+        paper_eq = {"recipe.name": "default"}
+        low = BASE["resnet18"] + DEFAULT_RECIPE_SHIFT
+        run(peer("none", **paper_eq), low, seed, preset=None)
+        run(peer("online", **paper_eq), low + 3.0, seed, teacher=low + 0.5, preset=None)
+        for s in (0.5, 1.0, 1.5, 2.0):
+            run(peer("spaced", s, **paper_eq), low + 3.0 + gain(s), seed, teacher=low + 0.5, preset=None)
+        run(peer("offline", **paper_eq), low + 4.0, seed, teacher=low + 0.5, preset=None)
         # Tab. 7: DeiT-Tiny on ImageNet-1K
         vit = {"model.name": "deit_tiny", "dataset.name": "imagenet1k"}
         run(peer("none", **vit), IMAGENET_DEIT, seed)
@@ -246,10 +281,10 @@ def paper_sweep(root: str | os.PathLike, seeds=(0, 1, 2), epochs: int = 8) -> in
             run(peer("spaced", 1.5, **{"trainer.batch_size": bs}), r18 + 2.0 + bs / 100, seed, teacher=r18)
     # trouble: a failed run, one killed before summary.json, and a rerun of a completed cell
     make_run(root, "multirun/failed", cfg=peer("spaced", 1.5, **{"model.name": "resnet101"}), status="failed",
-             seed=0, error="RuntimeError: CUDA out of memory", epochs=epochs)
+             seed=0, error="RuntimeError: CUDA out of memory", epochs=epochs, preset=RELEASE)
     make_run(root, "multirun/killed", cfg=peer("spaced", 1.5, **{"model.name": "resnet101"}), status=None,
-             student_acc=50.0, teacher_acc=50.0, seed=1, epochs=epochs)
+             student_acc=50.0, teacher_acc=50.0, seed=1, epochs=epochs, preset=RELEASE)
     # a Slurm job killed outright: the sweep wrote its summary with status "killed"
     make_run(root, "multirun/oom", cfg=peer("spaced", 1.5, **{"model.name": "resnet101"}), status="killed",
-             seed=2, epochs=epochs)
+             seed=2, epochs=epochs, preset=RELEASE)
     return count + 3

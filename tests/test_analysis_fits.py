@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis_fakes import make_run, peer
+from analysis_fakes import RELEASE, make_run, peer
 from analysis.collect import collect
 from analysis.fits import describe, fit_intervals, fit_one, interval_points, main, quadratic
 
@@ -87,8 +87,9 @@ def test_too_few_intervals_and_convex_curves_are_reported(tmp_path):
 def test_cli(hand_root, capsys, tmp_path):
     assert main([str(hand_root), "--boot", "50", "--csv", str(tmp_path / "fits.csv")]) == 0
     out = capsys.readouterr().out
-    assert "CIFAR-100 / ResNet-18: gain = -1.000·s² +3.000·s" in out and "best s* = 1.50" in out
-    assert (tmp_path / "fits.csv").read_text().startswith("dataset,network,")
+    assert out.splitlines()[0] == "Recipe fitted: default; metric: student_best_acc"
+    assert "[recipe=default] CIFAR-100 / ResNet-18: gain = -1.000·s² +3.000·s" in out and "best s* = 1.50" in out
+    assert (tmp_path / "fits.csv").read_text().startswith("recipe,dataset,network,")
 
 
 def test_pooling_settings_never_pools_recipes(hand_root):
@@ -100,3 +101,34 @@ def test_pooling_settings_never_pools_recipes(hand_root):
     pooled = fit_one(df, y="acc", n_boot=0, pool=True)
     assert pooled["n_points"] == 6 + 2  # the lr=0.1 runs join when settings are pooled, official ones never
     assert fit_one(df, y="acc", n_boot=0)["n_points"] == 6
+
+
+def test_each_recipe_is_fitted_on_its_own_and_named(hand_root, capsys):
+    """The release recipe's runs beside the paper equations' (hand_root): two fits per network and two
+    pooled ones, each naming its recipe; the official curve peaks at s = 1 by construction."""
+    for seed, shift in [(0, -0.5), (1, 0.5)]:
+        for kd, s, acc in [("online", None, 60.0), ("spaced", 1.0, 61.0), ("spaced", 2.0, 60.0)]:
+            make_run(hand_root, f"official/{kd}{s}/{seed}", cfg=peer(kd, s), preset=RELEASE,
+                     student_acc=acc + shift, seed=seed)
+    fits = fit_intervals(collect(hand_root), n_boot=0)
+    assert list(zip(fits["recipe"], fits["network"])) == [("default", "ResNet-18"), ("default", "pooled"),
+                                                         ("official", "ResNet-18"), ("official", "pooled")]
+    by = fits.set_index(["recipe", "network"])
+    assert by.loc[("default", "ResNet-18"), "vertex"] == pytest.approx(1.5)
+    assert by.loc[("official", "ResNet-18"), "vertex"] == pytest.approx(1.0)
+    assert by.loc[("official", "ResNet-18"), "n_points"] == 6  # no default-recipe run in the release fit
+    assert describe(by.reset_index().iloc[2]).startswith("[recipe=official] CIFAR-100 / ResNet-18: gain")
+    assert main([str(hand_root), "--boot", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Recipes fitted: default, official (each on its own")
+
+
+def test_the_fit_reads_the_best_accuracy_over_epochs_by_default(tmp_path):
+    """Tab. 6's rule: the best over epochs; the last epoch stays one --metric away."""
+    for seed in (0, 1):
+        for kd, s, best, last in [("online", None, 70.0, 60.0), ("spaced", 1.0, 72.0, 60.0), ("spaced", 2.0, 72.0, 66.0)]:
+            make_run(tmp_path, f"{kd}{s}/{seed}", cfg=peer(kd, s), student_acc=last, seed=seed,
+                     metrics={"student_best_acc": best})
+    df = collect(tmp_path)
+    assert fit_one(df, y="acc", n_boot=0)["vertex"] == pytest.approx(1.5)  # 70, 72, 72
+    assert fit_one(df, metric="student_acc", y="acc", n_boot=0)["a"] > 0  # 60, 60, 66: convex

@@ -6,15 +6,21 @@ import re
 import pandas as pd
 import pytest
 
-from analysis_fakes import BASE, SEED_OFFSET, SELF_SPACED_ENSEMBLE, make_run, paper_sweep, peer
+from analysis_fakes import (BASE, DEFAULT_RECIPE_SHIFT, RELEASE, SEED_OFFSET, SELF_SPACED_ENSEMBLE, make_run,
+                            paper_sweep, peer)
 from analysis.collect import collect
-from analysis.tables import TABLES, build_table, main, paper_values
+from analysis.tables import TABLES, attach_paper, build_table, build_tables, main, paper_values
+
+
+def run(*args, **kw):
+    """A run of a paper grid: the release's recipe comes with the grid's experiment preset."""
+    return make_run(*args, **{"preset": RELEASE, **kw})
 
 
 def write(root, name, cfg, values, **kw):
-    """One run per seed: values[i] is seed i's student accuracy."""
+    """One run per seed: values[i] is seed i's student accuracy (a grid run unless ``preset`` says)."""
     for seed, value in enumerate(values):
-        make_run(root, f"{name}/seed={seed}", cfg=cfg, student_acc=value, seed=seed, **kw)
+        run(root, f"{name}/seed={seed}", cfg=cfg, student_acc=value, seed=seed, **kw)
 
 
 def cell(result, column, **keys):
@@ -41,10 +47,10 @@ def table6_root(tmp_path):
     write(tmp_path, "s1.0", peer("spaced", 1.0, **r18), [72.0, 72.0, 72.0], teacher_acc=69.0)  # 72.00 ± 0.00
     write(tmp_path, "s1.5", peer("spaced", 1.5, **r18), [71.0, 73.0, 72.0], teacher_acc=69.0)  # 72.00 ± 1.00
     # w/2.0: nothing at all → "missing"; w/max: one failed run → "n/a (1 failed)"
-    make_run(tmp_path, "offline/seed=0", cfg=peer("offline", **r18), status="failed", seed=0)
+    run(tmp_path, "offline/seed=0", cfg=peer("offline", **r18), status="failed", seed=0)
     # ResNet-50: one seed of the baseline only, plus a run killed before summary.json
-    make_run(tmp_path, "r50none/seed=0", cfg=peer("none", **{"model.name": "resnet50"}), student_acc=69.5, seed=0)
-    make_run(tmp_path, "r50on/seed=0", cfg=peer("online", **{"model.name": "resnet50"}), status=None,
+    run(tmp_path, "r50none/seed=0", cfg=peer("none", **{"model.name": "resnet50"}), student_acc=69.5, seed=0)
+    run(tmp_path, "r50on/seed=0", cfg=peer("online", **{"model.name": "resnet50"}), status=None,
              student_acc=50.0, teacher_acc=50.0, seed=0)
     return tmp_path
 
@@ -173,9 +179,9 @@ def test_table2_compares_best_ensemble_accuracy_and_says_so(tmp_path):
     # the last-epoch deepest head (student_acc) and the best ensemble over epochs disagree on purpose
     write(tmp_path, "none", peer("none"), [68.0, 68.0], metrics={"student_best_acc": 69.0})
     for seed, (on, sp) in enumerate([(74.0, 77.0), (75.0, 77.0)]):
-        make_run(tmp_path, f"self_on/{seed}", cfg=peer("online", **{"kd_mode.name": "self"}), seed=seed,
+        run(tmp_path, f"self_on/{seed}", cfg=peer("online", **{"kd_mode.name": "self"}), seed=seed,
                  student_acc=73.0, metrics={"ensemble_acc": on - 1, "ensemble_best_acc": on})
-        make_run(tmp_path, f"self_sp/{seed}", cfg=peer("spaced", 4.0, **{"kd_mode.name": "self"}), seed=seed,
+        run(tmp_path, f"self_sp/{seed}", cfg=peer("spaced", 4.0, **{"kd_mode.name": "self"}), seed=seed,
                  student_acc=73.5, metrics={"ensemble_acc": sp - 1, "ensemble_best_acc": sp})
     df = collect(tmp_path)
     t2 = build_table(df, 2)
@@ -190,7 +196,11 @@ def test_table2_compares_best_ensemble_accuracy_and_says_so(tmp_path):
     last = build_table(df, 2, metric="student_acc")
     assert cell(last, "w/ Ours", network="ResNet-18")["mean"] == 73.5
     assert "chosen with --metric" in last.to_markdown()
-    assert build_table(df, 1).metric == "student_acc"
+    assert build_table(df, 1).metric == "student_best_acc"
+    # --last-epoch: the ensemble at the last epoch; the plain network's own last epoch
+    t2_last = build_table(df, 2, last=True)
+    assert t2_last.metric == "ensemble_acc" and cell(t2_last, "w/ Ours", network="ResNet-18")["mean"] == 76.0
+    assert cell(t2_last, "w/o KD", network="ResNet-18")["mean"] == 68.0
 
 
 def test_table3_rows_are_the_feature_term_labelled_as_the_paper(tmp_path):
@@ -238,22 +248,23 @@ def test_table7_is_deit_tiny_on_imagenet1k(tmp_path):
     assert md_rows(t7.to_markdown())[0] == ["Dataset", "Network", "w/o KD", "w/o Ours", "w/ Ours", "Δ"]
 
 
+PAPER_EQUATIONS = {"preset": None}  # `+sweep=… recipe=default`: the recipe comes from the command line
+
+
 def test_runs_of_different_recipes_are_never_averaged(tmp_path):
-    write(tmp_path, "on", peer("online"), [70.0, 70.0])
-    write(tmp_path, "sp", peer("spaced", 1.5), [72.0, 72.0])
-    write(tmp_path, "on_off", peer("online", **{"recipe.name": "official"}), [60.0, 60.0])
-    write(tmp_path, "sp_off", peer("spaced", 1.5, **{"recipe.name": "official"}), [66.0, 66.0])
+    default = {"recipe.name": "default"}
+    write(tmp_path, "on", peer("online", **default), [70.0, 70.0], **PAPER_EQUATIONS)
+    write(tmp_path, "sp", peer("spaced", 1.5, **default), [72.0, 72.0], **PAPER_EQUATIONS)
+    write(tmp_path, "on_off", peer("online"), [60.0, 60.0])
+    write(tmp_path, "sp_off", peer("spaced", 1.5), [66.0, 66.0])
     df = collect(tmp_path)
+    here = {"dataset": "CIFAR-100", "network": "ResNet-18"}
     for pool in (False, True):  # not even when every other setting is pooled
-        t1 = build_table(df, 1, pool=pool, paper=True)
-        here = {"dataset": "CIFAR-100", "network": "ResNet-18"}
+        t1 = build_table(df, 1, pool=pool)
         assert cell(t1, "w/ Ours", recipe="default", **here)["mean"] == 72.0
         assert cell(t1, "w/ Ours", recipe="official", **here)["mean"] == 66.0
         assert cell(t1, "Δ", recipe="official", **here)["mean"] == 6.0
         assert any("never averaged" in w for w in t1.warnings)
-        # the paper's rows appear once per recipe, each with the paper's value
-        assert cell(t1, "w/ Ours", recipe="official", **here)["paper"] == 72.43
-        assert cell(t1, "w/o KD", recipe="default", network="PiT-Tiny", dataset="Tiny-ImageNet")["n"] == 0
     rows = md_rows(build_table(df, 1).to_markdown())
     assert rows[0][:3] == ["Recipe", "Dataset", "Network"]
     assert [r[0] for r in rows[1:] if r[0]] == ["default", "official"]
@@ -261,14 +272,98 @@ def test_runs_of_different_recipes_are_never_averaged(tmp_path):
     assert "recipe" not in one.cells.columns and "Recipe: official" in one.to_markdown()
 
 
+def test_paper_values_go_beside_release_recipe_cells_only(tmp_path):
+    """Both recipes in one root: --paper compares the release recipe's cells with the paper, and the
+    paper's equations get a labelled table of their own, never a paper value."""
+    default = {"recipe.name": "default"}
+    write(tmp_path, "on", peer("online", **default), [70.0, 70.0], **PAPER_EQUATIONS)
+    write(tmp_path, "sp", peer("spaced", 1.5, **default), [72.0, 72.0], **PAPER_EQUATIONS)
+    write(tmp_path, "on_off", peer("online"), [60.0, 60.0])
+    write(tmp_path, "sp_off", peer("spaced", 1.5), [66.0, 66.0])
+    df = collect(tmp_path)
+    here = {"dataset": "CIFAR-100", "network": "ResNet-18"}
+    for pool in (False, True):
+        paper, other = build_tables(df, 1, paper=True, pool=pool)
+        assert "recipe" not in paper.cells.columns and set(paper.recipes) == {"official"}
+        assert cell(paper, "w/ Ours", **here)["mean"] == 66.0 and cell(paper, "w/ Ours", **here)["paper"] == 72.43
+        assert paper.other_recipes == ["default"] and any("table of their own" in w for w in paper.warnings)
+        assert not other.with_paper and "paper" not in other.cells.columns
+        assert cell(other, "w/ Ours", **here)["mean"] == 72.0
+        assert "recipe=default: not the recipe of the paper's numbers" in other.to_markdown()
+    # rendered: no paper value on any line of the default-recipe table; the release table has them
+    text = paper.to_markdown()
+    assert "72.43" in text and "Recipe: official, the recipe of the paper's numbers" in text
+    assert "72.43" not in other.to_markdown() and "· paper" not in other.to_markdown()
+    # only the paper equations' runs: the paper's rows stay, every one missing, beside their own table
+    only_default = df[df["recipe"] == "default"]
+    paper, other = build_tables(only_default, 1, paper=True)
+    assert cell(paper, "w/ Ours", **here)["n"] == 0 and cell(paper, "w/ Ours", **here)["paper"] == 72.43
+    assert cell(other, "w/ Ours", **here)["mean"] == 72.0
+    # the recipe-split table never takes paper values
+    split = build_table(df, 1)
+    with pytest.raises(ValueError, match="not beside a table split by recipe"):
+        attach_paper(split.cells, split.spec)
+
+
+def test_paper_cli_prints_the_other_recipe_apart(tmp_path, capsys):
+    write(tmp_path, "on", peer("online", **{"recipe.name": "default"}), [70.0, 70.0], **PAPER_EQUATIONS)
+    write(tmp_path, "on_off", peer("online"), [60.0, 60.0])
+    assert main([str(tmp_path), "-t", "1", "--paper"]) == 0
+    out, err = capsys.readouterr()
+    first, second = out.split("**Table 1:")[1:]
+    assert "71.05" in first and "recipe=default" not in first.split("\n")[0]  # the paper's w/o Ours
+    assert second.startswith(" Overall performance of online KD (%), spaced interval 1.5 epochs. recipe=default")
+    assert "71.05" not in second and "· paper" not in second
+    assert "come from recipe=official" in err
+    assert main([str(tmp_path), "-t", "1", "--paper", "-f", "csv"]) == 0
+    out, _ = capsys.readouterr()
+    frames = [pd.read_csv(io.StringIO(part)) for part in out.strip().split("\n\n")]
+    assert [set(f["recipe"]) for f in frames] == [{"official"}, {"default"}]
+    assert "paper" in frames[0].columns and "paper" not in frames[1].columns
+
+
+def test_one_accuracy_rule_per_table_and_the_last_epoch_beside_it(tmp_path, capsys):
+    """Every table compares the best accuracy over epochs, what the release logs; --last-epoch gives the
+    last epoch's. The runs' best and last disagree on purpose."""
+    for seed in (0, 1):
+        run(tmp_path, f"none{seed}", cfg=peer("none"), seed=seed, student_acc=60.0,
+            metrics={"student_best_acc": 61.0})
+        run(tmp_path, f"on{seed}", cfg=peer("online"), seed=seed, student_acc=62.0, teacher_acc=59.0,
+            metrics={"student_best_acc": 64.0, "teacher_best_acc": 63.0})
+        run(tmp_path, f"sp{seed}", cfg=peer("spaced", 1.5), seed=seed, student_acc=63.0,
+            metrics={"student_best_acc": 66.0})
+        run(tmp_path, f"t8_{seed}", cfg=peer("online", **{"teacher.name": "resnet50"}), seed=seed, student_acc=50.0,
+            teacher_acc=51.0, metrics={"student_best_acc": 55.0, "teacher_best_acc": 56.0})
+    df = collect(tmp_path)
+    for number in (1, 6):
+        best, last = build_table(df, number), build_table(df, number, last=True)
+        assert (best.metric, last.metric) == ("student_best_acc", "student_acc")
+        assert cell(best, best.spec.cols[0].label, network="ResNet-18")["mean"] == 61.0  # w/o KD / Baseline
+        assert cell(last, last.spec.cols[0].label, network="ResNet-18")["mean"] == 60.0
+        assert cell(best, best.spec.cols[1].label, network="ResNet-18")["mean"] == 64.0  # online
+        assert cell(last, last.spec.cols[1].label, network="ResNet-18")["mean"] == 62.0
+        footer = best.to_markdown().splitlines()[-2]
+        assert footer.startswith("Metric: student_best_acc — best test accuracy over epochs")
+        assert "the table's rule; --last-epoch: student_acc" in footer
+        assert "Metric: student_acc — the last epoch's (--last-epoch" in last.to_markdown()
+    t8, t8_last = build_table(df, 8), build_table(df, 8, last=True)
+    assert cell(t8, "Baseline", teacher="ResNet-50")["mean"] == 56.0  # the teacher's best, by the same rule
+    assert cell(t8_last, "Baseline", teacher="ResNet-50")["mean"] == 51.0
+    assert build_table(df, 4).metric == "student_acc"  # not a release pipeline: the last epoch
+    assert main([str(tmp_path), "-t", "1", "--last-epoch"]) == 0
+    assert "Metric: student_acc" in capsys.readouterr().out
+    assert main([str(tmp_path), "-t", "1", "--last-epoch", "--metric", "student_acc"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: --metric names the metric itself")
+
+
 def test_probe_tables_5_11_12(tmp_path):
     def probes(acc, robust):
         return {"corruptions": {"snow": {"1.0": acc, "2.0": acc - 5, "3.0": acc - 10, "5.0": acc - 20}},
                 "bim": {"clean_acc": acc, "robust_acc": robust, "eps": 0.03}}
     for seed, (on, sp) in enumerate([(60.0, 61.0), (62.0, 65.0)]):
-        make_run(tmp_path, f"on{seed}", cfg=peer("online"), student_acc=70, seed=seed, probes=probes(on, on / 2))
-        make_run(tmp_path, f"sp{seed}", cfg=peer("spaced", 1.5), student_acc=71, seed=seed, probes=probes(sp, sp / 2))
-    make_run(tmp_path, "noprobe", cfg=peer("online"), student_acc=70, seed=5)
+        run(tmp_path, f"on{seed}", cfg=peer("online"), student_acc=70, seed=seed, probes=probes(on, on / 2))
+        run(tmp_path, f"sp{seed}", cfg=peer("spaced", 1.5), student_acc=71, seed=seed, probes=probes(sp, sp / 2))
+    run(tmp_path, "noprobe", cfg=peer("online"), student_acc=70, seed=5)
     df = collect(tmp_path)
     t5 = build_table(df, 5)
     assert set(t5.cells["intensity"]) == {1.0}
@@ -290,21 +385,34 @@ def test_every_table_builds_on_a_full_fake_sweep(tmp_path):
     paper_sweep(tmp_path, seeds=(0, 1))
     df = collect(tmp_path)
     for number in TABLES:
-        result = build_table(df, number, paper=True)
-        text = result.to_markdown()
-        rows = md_rows(text)
-        shown = set(rows[0]) | {r[0] for r in rows} | {h.split(" · ")[-1] for h in rows[0]}
-        assert {c.label for c in result.spec.cols} <= shown, number  # every column, even when empty
-        assert result.to_latex().count(r"\begin{tabular}") == 1
-        assert len(pd.read_csv(io.StringIO(result.to_csv()))) == len(result.cells)
+        for result in build_tables(df, number, paper=True):
+            text = result.to_markdown()
+            rows = md_rows(text)
+            shown = set(rows[0]) | {r[0] for r in rows} | {h.split(" · ")[-1] for h in rows[0]}
+            assert {c.label for c in result.spec.cols} <= shown, number  # every column, even when empty
+            assert result.to_latex().count(r"\begin{tabular}") == 1
+            assert len(pd.read_csv(io.StringIO(result.to_csv()))) == len(result.cells)
+            # a paper value stands only beside a cell of the recipe the paper's numbers come from
+            assert result.with_paper == (result.paper_recipe is not None)
+            if result.with_paper:
+                assert set(result.recipes) <= {result.spec.paper_recipe}, number
     # the fake sweep plants a gain of 3s − s² over online KD: Tab. 6's w/1.5 is online + 2.25
     t6 = build_table(df, 6)
     shift = (SEED_OFFSET[0] + SEED_OFFSET[1]) / 2
     assert cell(t6, "w/1.5", network="ResNet-50")["mean"] == pytest.approx(BASE["resnet50"] + 3.0 + 2.25 + shift)
     assert cell(t6, "w/1.5", network="ResNet-101")["n_failed"] == 2  # one failed, one killed on Slurm
     assert cell(t6, "w/1.5", network="ResNet-101")["n_unfinished"] == 1
-    # the fake sweep holds Tab. 3's official-recipe runs too: tables split by recipe, never mix
+    # the fake sweep holds a recipe=default rerun of ResNet-18's row too: tables split by recipe, never mix
     assert set(t6.cells["recipe"]) == {"default", "official"}
+    official = BASE["resnet18"] + 3.0 + 2.25 + shift
+    assert cell(t6, "w/1.5", network="ResNet-18", recipe="official")["mean"] == pytest.approx(official)
+    assert cell(t6, "w/1.5", network="ResNet-18", recipe="default")["mean"] == pytest.approx(official + DEFAULT_RECIPE_SHIFT)
+    paper, other = build_tables(df, 6, paper=True)
+    c100 = {"network": "ResNet-18", "dataset": "CIFAR-100"}
+    assert cell(paper, "w/1.5", **c100)["mean"] == pytest.approx(official)
+    assert cell(paper, "w/1.5", **c100)["paper"] == 72.43
+    assert cell(other, "w/1.5", network="ResNet-18")["mean"] == pytest.approx(official + DEFAULT_RECIPE_SHIFT)
+    assert set(other.cells["network"]) == {"ResNet-18"} and "paper" not in other.cells.columns
     t2 = build_table(df, 2)
     # Tab. 2 reads the ensemble (the fake's seed offset is on the student only)
     assert cell(t2, "w/ Ours", network="ResNet-50")["mean"] == pytest.approx(BASE["resnet50"] + SELF_SPACED_ENSEMBLE)

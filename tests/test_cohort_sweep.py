@@ -125,10 +125,11 @@ def test_local_launcher_runs_a_cohort_as_one_job(tmp_path):
 
 def test_table6_is_one_cohort_per_model_dataset_and_seed(tmp_path):
     """The paper's grid, composed and grouped for real (no data here: every run is refused at its
-    data, on its own, so the sweep takes seconds): 7 arms × 3 models × 2 data sets × 3 seeds."""
+    data, on its own, so the sweep takes seconds): 7 arms × 3 models × 2 data sets × 3 seeds, under
+    the paper's equations (`recipe=default`; the grid's own recipe is the release's)."""
     sweep = tmp_path / "sweep"
-    r = train("-m", "+sweep=table6", COHORT, f"dataset.root={tmp_path / 'no-data'}", f"hydra.sweep.dir={sweep}",
-              timeout=900)
+    r = train("-m", "+sweep=table6", "recipe=default", COHORT, f"dataset.root={tmp_path / 'no-data'}",
+              f"hydra.sweep.dir={sweep}", timeout=900)
     assert r.returncode == 1, r.stderr[-2000:]
     assert "126 runs in 18 jobs: 18 cohorts of 126 runs, 0 alone" in r.stdout
     assert "Launching 18 jobs locally" in r.stdout

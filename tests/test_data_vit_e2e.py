@@ -19,7 +19,8 @@ def test_deit_tiny_at_224_px_with_the_strong_augmentation_completes_an_epoch(tmp
     assert s["status"] == "completed" and s["events_done"] == s["events"]
     assert (s["config"]["dataset"]["augment"], s["config"]["dataset"]["image_size"]) == ("timm", 224)
     state = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["learner"]["models"]
-    for role in ("student", "teacher"):
-        # 224 px in 16-px patches: a 14 × 14 grid plus the class token
+    # 224 px in 16-px patches: a 14 × 14 grid plus the class token, and for the taught student the
+    # release's distillation token (recipe.distill_token)
+    for role, tokens in (("student", 2), ("teacher", 1)):
         assert state[role]["net.patch_embed.proj.weight"].shape[-2:] == (16, 16)
-        assert state[role]["net.pos_embed"].shape == (1, 14 * 14 + 1, 192)
+        assert state[role]["net.pos_embed"].shape == (1, 14 * 14 + tokens, 192)

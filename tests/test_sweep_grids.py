@@ -6,6 +6,10 @@ and one job per cell is composed and read back: which data set, network, teacher
 composed config says, not which overrides the grid file wrote. The seeds are checked on the
 expansion; composing one job per cell instead of every job (3×) keeps the file at about half a
 minute on one core (~0.12 s a compose, ~240 cells).
+
+Every grid that reproduces a published number composes the recipe that produced it, the release's
+(`recipe=official`, with its teacher built apart from the student), in every cell; the paper's
+equations stay one override away (`+sweep=table6 recipe=default`), in folders of their own.
 """
 import itertools
 from pathlib import Path
@@ -16,6 +20,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from paper_cells import PAPER_CELLS
+from spaced_kd import recipe
 from spaced_kd.build import build_plan
 from spaced_kd.conf_store import register, sweep_files
 from spaced_kd.config import Config, load_config
@@ -28,6 +33,11 @@ from spaced_kd.schedules import SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[1]
 GRIDS = sorted(sweep_files())
+# The grids whose numbers the paper publishes, all made by the release's code (README "Sweeps").
+REPRODUCTIONS = {"table1", "table1_in100", "table1_vit", "table2", "table2_in100", "table2_vit", "table3",
+                 "table6", "table6_vit", "table7", "table8", "table9", "table10", "fig3", "fig5", "fig6_lr",
+                 "fig6_bs", "probes"}
+RESNETS = {"resnet18", "resnet50", "resnet101"}
 ARMS = sorted(p.stem for p in (ROOT / "conf" / "arm").glob("*.yaml"))
 
 
@@ -66,15 +76,17 @@ def read(c: Config, key: str) -> Any:
 
 
 def teacher_label(c: Config) -> str:
+    """"same" when the teacher is built as the student is (architecture and width), else its name."""
     if c.kd.name == "none":
         return "-"
     if c.kd_mode.name == "self":
         return "self"
     t = c.teacher
-    if t.name is None and t.width is None:
-        return "same"
     width = t.width if t.width is not None else c.model.width
-    return (t.name or c.model.name) + (f"x{width:g}" if width != 1 else "")
+    name = t.name or c.model.name
+    if name == recipe.student_model(c) and width == c.model.width:
+        return "same"
+    return name + (f"x{width:g}" if width != 1 else "")
 
 
 def column(c: Config) -> str:
@@ -85,7 +97,16 @@ def column(c: Config) -> str:
 
 
 def cell(c: Config, extra: tuple[str, ...]) -> tuple:
-    return (c.dataset.name, c.model.name, teacher_label(c), column(c), *(read(c, k) for k in extra))
+    return (c.dataset.name, recipe.student_model(c), teacher_label(c), column(c), *(read(c, k) for k in extra))
+
+
+def check_recipe(grid: str, c: Config) -> None:
+    """A reproduction runs the release's recipe; a peer ResNet pair is built one after the other."""
+    if grid not in REPRODUCTIONS:
+        return
+    assert c.recipe.name == "official", f"{grid}: recipe {c.recipe.name}, the paper's numbers are the release's"
+    if c.kd_mode.name == "peer" and c.kd.name != "none" and c.model.name in RESNETS:
+        assert c.teacher.init == "different", f"{grid}: teacher.init={c.teacher.init}, the release's is different"
 
 
 def check_runnable(c: Config) -> None:
@@ -119,6 +140,7 @@ def test_grid_runs_exactly_the_papers_cells(grid):
             c = load_config(compose(config_name="config", overrides=[f"+sweep={grid}", *rest, f"seed={paper.seeds[0]}"]))
             assert c.seed == paper.seeds[0]
             check_runnable(c)
+            check_recipe(grid, c)
             for key, want in paper.settings.items():
                 assert read(c, key) == want, f"{grid} {list(rest)}: {key} = {read(c, key)!r}, the paper's is {want!r}"
             found.setdefault(cell(c, paper.extra), []).append(rest)
@@ -147,3 +169,24 @@ def test_written_cells_have_the_grid_shape():
     for grid, paper in PAPER_CELLS.items():
         for c in paper.cells:
             assert len(c) == 4 + len(paper.extra), (grid, c)
+
+
+def test_every_reproduction_is_a_grid():
+    assert REPRODUCTIONS <= set(GRIDS)
+    assert {g for g in GRIDS if PAPER_CELLS[g].settings.get("recipe.name") == "official"} == REPRODUCTIONS
+
+
+def test_the_papers_equations_are_one_override_away_in_folders_of_their_own():
+    """`+sweep=table6 recipe=default` composes the paper's equations, and its runs' folders and
+    identities differ from the release-recipe runs of the same cell."""
+    register()
+    cell_overrides = ["+sweep=table6", "+arm=online", "model=resnet18", "dataset=cifar100", "seed=0"]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        official = compose(config_name="config", overrides=cell_overrides, return_hydra_config=True)
+        default = compose(config_name="config", overrides=[*cell_overrides, "recipe=default"], return_hydra_config=True)
+    a, b = load_config(official), load_config(default)
+    assert (a.recipe.name, a.teacher.init, a.loss.t2_scaling) == ("official", "different", False)
+    assert (b.recipe.name, b.teacher.init, b.loss.t2_scaling) == ("default", "same", True)
+    check_runnable(b)
+    assert official.hydra.job.override_dirname != default.hydra.job.override_dirname
+    assert "recipe-default" in default.hydra.job.override_dirname.split("__")
