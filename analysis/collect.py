@@ -15,7 +15,7 @@ A sweep's sub-directory names are never parsed: they changed (``k1=v1,k2=v2/seed
 Columns
 -------
 * short config columns: model, model_width, network (paper label), teacher, teacher_width,
-  teacher_label, teacher_same, dataset, dataset_label, train_subset, kd, kd_mode, interval,
+  teacher_label, teacher_same, teacher_init, teacher_target_mode, dataset, dataset_label, train_subset, kd, kd_mode, interval,
   interval_raw, interval_unit, start_epoch, end_epoch, full_period, loss, logit_loss,
   feature_loss, temperature, alpha, beta, optim, lr, scheduler, batch_size, epochs, recipe, method,
   seed;
@@ -233,6 +233,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "teacher_label": teacher_lbl,
         "teacher_same": (not has_teacher) or teacher_lbl == network,
         "teacher_init": cfg.get("teacher.init") if has_teacher else None,
+        "teacher_target_mode": cfg.get("teacher.target_mode", "train") if has_teacher else None,
         "dataset": cfg.get("dataset.name"),
         "dataset_label": dataset_label(cfg.get("dataset.name")),
         "train_subset": _float(cfg.get("dataset.train_subset")),

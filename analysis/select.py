@@ -5,7 +5,7 @@ loss sweep …). A table cell or a plotted point must not average a run at lr 0.
 lr 0.01, so every consumer fixes the settings it does not vary:
 
 * **settings** (`NUISANCE`): lr, batch size, epochs, optimiser, scheduler, KD loss and its
-  weights, recipe, train subset, interval unit, teacher init;
+  weights, recipe, train subset, interval unit, teacher init and target mode;
 * per row (dataset × network, …) each setting is fixed at the value used by the runs that did
   *not* override it on the command line (the config default), or — if every run overrode it —
   at the commonest value; settings are fixed one after another so the combination exists;
@@ -30,6 +30,7 @@ import yaml
 NUISANCE = [
     "lr", "batch_size", "epochs", "optim", "scheduler", "loss", "logit_loss", "feature_loss",
     "temperature", "alpha", "beta", "recipe", "train_subset", "interval_unit", "teacher_init",
+    "teacher_target_mode",
 ]
 
 # Settings that even pool=True holds fixed per group (averaging them would mix experiments).
@@ -46,6 +47,7 @@ SETTING_KEYS = {
     "temperature": ("loss.temperature", "loss"), "alpha": ("loss.alpha", "loss"), "beta": ("loss.beta", "loss"),
     "recipe": ("recipe", "recipe.name"), "train_subset": ("dataset.train_subset",),
     "interval_unit": ("interval_unit",), "teacher_init": ("teacher.init", "recipe"),
+    "teacher_target_mode": ("teacher.target_mode",),
 }
 
 

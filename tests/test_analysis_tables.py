@@ -349,7 +349,8 @@ def test_one_accuracy_rule_per_table_and_the_last_epoch_beside_it(tmp_path, caps
     t8, t8_last = build_table(df, 8), build_table(df, 8, last=True)
     assert cell(t8, "Baseline", teacher="ResNet-50")["mean"] == 56.0  # the teacher's best, by the same rule
     assert cell(t8_last, "Baseline", teacher="ResNet-50")["mean"] == 51.0
-    assert build_table(df, 4).metric == "student_acc"  # not a release pipeline: the last epoch
+    assert build_table(df, 4).metric == "student_release_acc"  # each method by its own release
+    assert build_table(df, 4, last=True).metric == "student_acc"
     assert main([str(tmp_path), "-t", "1", "--last-epoch"]) == 0
     assert "Metric: student_acc" in capsys.readouterr().out
     assert main([str(tmp_path), "-t", "1", "--last-epoch", "--metric", "student_acc"]) == 2

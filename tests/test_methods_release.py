@@ -305,7 +305,7 @@ def test_table4_reports_each_method_by_its_release_rule(tmp_path):
     assert value(table, "TAKD", "Δ") == pytest.approx(2.0)  # best: 73 − 71
     assert value(table, "DML", "KD") == pytest.approx(65.0) and value(table, "DML", "Δ") == pytest.approx(2.0)
     text = table.render("md")
-    assert "best epoch (student_best_acc) for TAKD" in text and "(the table's choice)" in text
+    assert "best epoch (student_best_acc) for TAKD" in text and "(the table's rule" in text
     # the other rule stays one flag away, for every row alike
     last = build_table(df, 4, metric="student_acc")
     assert value(last, "TAKD", "KD") == pytest.approx(65.0) and value(last, "DML", "KD") == pytest.approx(65.0)
