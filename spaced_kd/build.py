@@ -14,6 +14,7 @@ from .errors import UserError
 from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
 from .losses import KDLoss
 from .methods.build import build_method
+from .models.ghost_bn import ghost_batchnorm
 from .nets import TEACHER_SEED_OFFSET, load_teacher_weights, make_net, prepare, resolve_device
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
@@ -77,6 +78,10 @@ def build(cfg: Config, device: Optional[torch.device] = None, data: Optional[Dat
         return Setup(cfg, device, data, learner, lambda: iter(listed), len(listed), plan, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
         raise UserError("teacher.checkpoint is only used by kd=offline")
+    if recipe.bn_split(cfg) > 1 and cfg.trainer.sync_bn:
+        raise UserError(f"recipe.bn_split={cfg.recipe.bn_split} splits each batch's BatchNorm statistics and "
+                        f"trainer.sync_bn=true joins them across processes; choose one (recipe.bn_split=1 "
+                        f"or trainer.sync_bn=false)")
     # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
     build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
     learner = build_learner(cfg, data, device, lr_at)
@@ -93,7 +98,9 @@ def teacher_width(cfg: Config) -> float:
 def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
     m = cfg.model
     init = recipe.pytorch_init(cfg)
-    student = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
+    split = recipe.bn_split(cfg)
+    student = make_net(m.name, m.width, m.drop_path, data, cfg.seed, False, init)
+    student = prepare(ghost_batchnorm(student, split), cfg, device)
     teacher = proj = None
     opts = {}
     if cfg.kd.name != "none":
@@ -103,7 +110,7 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
                        data, seed, False, init)
         if t.checkpoint is not None:
             load_teacher_weights(t.checkpoint, teacher)
-        teacher = prepare(teacher, cfg, device)
+        teacher = prepare(ghost_batchnorm(teacher, split), cfg, device)
         torch.manual_seed(cfg.seed + 1)
         proj = projector(student.feature_dim, teacher.feature_dim).to(device)
         opts["teacher"] = build_optimizer([teacher], cfg.optim)
@@ -116,7 +123,8 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
 
 def build_self(cfg: Config, data: Data, device: torch.device, lr_at) -> SelfLearner:
     m = cfg.model
-    net = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
+    net = make_net(m.name, m.width, m.drop_path, data, cfg.seed, True)
+    net = prepare(ghost_batchnorm(net, recipe.bn_split(cfg)), cfg, device)
     loss = KDLoss.from_config(cfg.loss, recipe.self_logit_loss(cfg))
     return SelfLearner(net, build_optimizer([net], cfg.optim), loss, feature_heads=cfg.loss.feature_heads,
                        lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device,

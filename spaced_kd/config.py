@@ -298,9 +298,13 @@ class RecipeConfig:
     # ImageNet for ResNets (not Tiny-ImageNet, self KD or ViTs); dataset.rotation applies everywhere
     rotation: float = 0.0
     pytorch_init: bool = False  # online-KD ResNets keep PyTorch's default init (no Kaiming)
+    # BatchNorm in train mode over k chunks of the batch, only the first moving the running
+    # statistics: the release's ResNet scripts on 2 GPUs under nn.DataParallel (1: one batch)
+    bn_split: int = 1
 
     def check(self) -> None:
         checks.in_range("recipe.rotation", self.rotation, 0.0, 180.0)
+        checks.integer("recipe.bn_split", self.bn_split, 1)
 
 
 @dataclass

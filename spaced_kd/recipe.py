@@ -23,6 +23,12 @@ def _online_kd_resnet(cfg: Config) -> bool:
     return cfg.kd_mode.name == "peer" and not names & TRANSFORMERS
 
 
+def _resnet_script(cfg: Config) -> bool:
+    """The release's two ResNet scripts: online_KD/train_space.py (peer mode) and self_KD/train.py."""
+    names = {cfg.model.name, cfg.teacher.name or cfg.model.name} if cfg.kd_mode.name == "peer" else {cfg.model.name}
+    return not names & TRANSFORMERS
+
+
 def data_config(cfg: Config) -> DatasetConfig:
     """dataset.* with recipe.rotation where the release rotates (online-KD ResNets, CIFAR/ImageNet)."""
     if cfg.recipe.rotation > 0 and _online_kd_resnet(cfg) and cfg.dataset.name in ROTATED:
@@ -63,3 +69,9 @@ def self_kd_first_block(cfg: Config, steps_per_epoch: int, interval: int) -> Opt
     if cfg.recipe.self_kd_offset and cfg.kd_mode.name == "self":
         return steps_per_epoch % interval or interval
     return None
+
+
+def bn_split(cfg: Config) -> int:
+    """Chunks of the batch each BatchNorm normalises apart. The release's ResNet scripts wrap every
+    network in nn.DataParallel and run.sh / self.sh give them 2 GPUs; its ViT pipeline runs on 1."""
+    return cfg.recipe.bn_split if _resnet_script(cfg) else 1

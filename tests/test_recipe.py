@@ -17,7 +17,7 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 DOCUMENTED = {
     "recipe.name", "recipe.kl_softmax_input", "recipe.teacher_train_mode_replay", "recipe.drop_last_block",
     "recipe.self_kd_offset", "recipe.self_soft_ce", "recipe.floor_interval",
-    "recipe.rotation", "recipe.pytorch_init", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
+    "recipe.rotation", "recipe.pytorch_init", "recipe.bn_split", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
     "teacher.init",
 }
 
