@@ -56,6 +56,7 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
         window_end=window_end,
         drop_last_block=cfg.recipe.drop_last_block,
         first_block=recipe.self_kd_first_block(cfg, steps_per_epoch, max(1, s)),
+        replay_owns_last=recipe.self_replay_skips_ce(cfg),
         teacher_pretrained=cfg.teacher.checkpoint is not None,
     )
 

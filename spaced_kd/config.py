@@ -293,6 +293,7 @@ class RecipeConfig:
     drop_last_block: bool = False  # a spaced block cut short by the end is never replayed
     self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ... (first block 1 epoch)
     self_soft_ce: bool = False  # self KD: soft cross-entropy (no T²) instead of the logit loss
+    self_replay_skips_ce: bool = False  # spaced self KD: the batch of a replay step gets no CE-only update
     floor_interval: bool = False  # steps = int(interval × steps_per_epoch) instead of rounding
     # RandomRotation(degrees) where the release has it: the online-KD pipeline of CIFAR-100 and
     # ImageNet for ResNets (not Tiny-ImageNet, self KD or ViTs); dataset.rotation applies everywhere

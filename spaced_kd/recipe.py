@@ -71,6 +71,12 @@ def self_kd_first_block(cfg: Config, steps_per_epoch: int, interval: int) -> Opt
     return None
 
 
+def self_replay_skips_ce(cfg: Config) -> bool:
+    """The release's self-KD loop appends the step's batch to the buffer before it decides to
+    replay; on a replay step it trains that batch in the replay only, with no CE-only update."""
+    return cfg.recipe.self_replay_skips_ce and cfg.kd_mode.name == "self"
+
+
 def bn_split(cfg: Config) -> int:
     """Chunks of the batch each BatchNorm normalises apart. The release's ResNet scripts wrap every
     network in nn.DataParallel and run.sh / self.sh give them 2 GPUs; its ViT pipeline runs on 1."""
