@@ -18,7 +18,7 @@ DOCUMENTED = {
     "recipe.name", "recipe.kl_softmax_input", "recipe.teacher_train_mode_replay", "recipe.drop_last_block",
     "recipe.self_kd_offset", "recipe.self_replay_skips_ce", "recipe.self_soft_ce", "recipe.floor_interval",
     "recipe.rotation", "recipe.pytorch_init", "recipe.bn_split", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
-    "teacher.init",
+    "teacher.init", "teacher.width_rule",
 }
 
 
@@ -154,3 +154,23 @@ def test_self_kd_replay_trace_is_the_release_loop():
     peer = build(load_config({**base, "kd_mode": {"name": "peer"}, "interval": 1.0,
                               "recipe": {"self_replay_skips_ce": True}}))
     assert sum(e.kind == "teacher" for e in peer.events()) == 35
+
+
+def test_official_wide_teachers_scale_parameters_not_channels():
+    """ResNet-18×k: the release's downsample_factor gives channels int(64/√f), f = 1/k, so k times the
+    parameters; the default recipe reads ×k as k times the channels (k² the parameters)."""
+    from spaced_kd.build import teacher_width
+    from spaced_kd.models import build_model
+
+    def params(width):
+        with torch.device("meta"):
+            net = build_model("resnet18", num_classes=100, in_channels=3, image_size=32, width=width)
+        return sum(p.numel() for p in net.parameters())
+
+    student = params(1.0)
+    for k in (2, 4, 8):
+        official = composed("recipe=official", "model=resnet18", f"teacher=resnet18x{k}")
+        default = composed("model=resnet18", f"teacher=resnet18x{k}")
+        assert official.teacher.width_rule == "params" and default.teacher.width_rule == "channels"
+        assert abs(params(teacher_width(official)) / student - k) < 0.01 * k, k
+        assert abs(params(teacher_width(default)) / student - k * k) < 0.01 * k * k, k
