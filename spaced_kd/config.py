@@ -74,6 +74,8 @@ class DatasetConfig:
     # crop_flip: pad-crop + flip (in-memory sources, on the device) or random-resized-crop + flip
     # (folder sources). timm: the release's ViT pipeline, built by timm's create_transform per
     # sample (bicubic RandomResizedCrop, RandAugment, RandomErasing), for every source.
+    # autoaugment_cutout: the release's CIFAR self-KD pipeline per sample (pad-crop, flip,
+    # torchvision's CIFAR-10 AutoAugment, Cutout 16 px), in-memory sources.
     augment: str = "crop_flip"
     auto_augment: Optional[str] = "rand-m9-mstd0.5-inc1"  # augment=timm: timm's policy string; None: none
     color_jitter: float = 0.4  # augment=timm: the release's value (timm ignores it while RandAugment is on)
@@ -107,8 +109,8 @@ class DatasetConfig:
         checks.optional(checks.integer, "dataset.decoded_size", self.decoded_size, 1)
         if self.std is not None and not all(isinstance(v, (int, float)) and v > 0 for v in self.std):
             raise UserError(f"dataset.std values must be > 0, got {list(self.std)}")
-        if self.augment == "timm" and self.rotation > 0:
-            raise UserError(TIMM_NO_ROTATION.format(self.rotation))
+        if self.augment != "crop_flip" and self.rotation > 0:
+            raise UserError(NO_ROTATION.format(self.augment, self.rotation))
         if self.decoded_size is not None and self.name not in DECODABLE:
             raise UserError(f"dataset.decoded_size applies to {' and '.join(DECODABLE)} only "
                             f"(dataset {self.name} is decoded as it is); remove it")
@@ -119,10 +121,10 @@ class DatasetConfig:
                             f"set dataset.image_size={self.decoded_size} (or null), or augment=timm, which resizes per sample")
 
 
-AUGMENTS = ("crop_flip", "timm")
+AUGMENTS = ("crop_flip", "timm", "autoaugment_cutout")
 DECODABLE = ("imagenet100", "imagenet1k")  # folder sources that dataset.decoded_size can turn in-memory
-TIMM_NO_ROTATION = ("dataset.augment=timm has no rotation step (the release's ViT pipeline does not rotate), "
-                    "but a rotation of {:g} degrees was asked for; set dataset.rotation=0 and recipe.rotation=0")
+NO_ROTATION = ("dataset.augment={} has no rotation step (the release's pipeline for it does not rotate), "
+               "but a rotation of {:g} degrees was asked for; set dataset.rotation=0 and recipe.rotation=0")
 
 
 @dataclass
@@ -293,6 +295,8 @@ class RecipeConfig:
     drop_last_block: bool = False  # a spaced block cut short by the end is never replayed
     self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ... (first block 1 epoch)
     self_soft_ce: bool = False  # self KD: soft cross-entropy (no T²) instead of the logit loss
+    # self-KD ResNets on CIFAR-100: AutoAugment + Cutout, grey fill, CIFAR-10 statistics (test set too)
+    self_augment: bool = False
     self_replay_skips_ce: bool = False  # spaced self KD: the batch of a replay step gets no CE-only update
     floor_interval: bool = False  # steps = int(interval × steps_per_epoch) instead of rounding
     # RandomRotation(degrees) where the release has it: the online-KD pipeline of CIFAR-100 and

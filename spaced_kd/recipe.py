@@ -15,10 +15,20 @@ from .models.vit import TRANSFORMERS
 
 # The release's online-KD pipeline adds RandomRotation(15) for these data sets (not Tiny-ImageNet).
 ROTATED = {"cifar100", "imagenet100", "imagenet1k"}
+# Its self-KD script trains CIFAR on AutoAugment + Cutout (its Tiny-ImageNet loader only crops and
+# flips), with the pad and the policy's geometric operations filled grey and CIFAR-10 statistics.
+SELF_AUGMENTED = {"cifar100"}
+SELF_AUGMENT_FILL = 128
+CIFAR10_MEAN = [0.4914, 0.4822, 0.4465]
+CIFAR10_STD = [0.2023, 0.1994, 0.2010]
 
 
 def _online_kd_resnet(cfg: Config) -> bool:
-    """The release's online_KD/ pipeline: a peer-mode run of ResNets."""
+    """The release's online_KD/ pipeline: a peer-mode run of ResNets, and a ResNet without KD in
+    either mode. The paper's Tab. 2 (self KD) "w/o KD" numbers are its Tab. 1 (online KD) ones,
+    digit for digit, so the self-KD baseline is this pipeline's plain network."""
+    if cfg.kd_mode.name == "self":
+        return cfg.kd.name == "none" and cfg.model.name not in TRANSFORMERS
     names = {cfg.model.name, cfg.teacher.name or cfg.model.name}
     return cfg.kd_mode.name == "peer" and not names & TRANSFORMERS
 
@@ -30,10 +40,21 @@ def _resnet_script(cfg: Config) -> bool:
 
 
 def data_config(cfg: Config) -> DatasetConfig:
-    """dataset.* with recipe.rotation where the release rotates (online-KD ResNets, CIFAR/ImageNet)."""
-    if cfg.recipe.rotation > 0 and _online_kd_resnet(cfg) and cfg.dataset.name in ROTATED:
-        return replace(cfg.dataset, rotation=cfg.recipe.rotation)
-    return cfg.dataset
+    """dataset.* with recipe.rotation where the release rotates (online-KD ResNets, CIFAR/ImageNet)
+    and recipe.self_augment where it trains on AutoAugment + Cutout (self-KD ResNets, CIFAR)."""
+    d = cfg.dataset
+    if cfg.recipe.rotation > 0 and _online_kd_resnet(cfg) and d.name in ROTATED:
+        d = replace(d, rotation=cfg.recipe.rotation)
+    if _self_augment(cfg):
+        d = replace(d, augment="autoaugment_cutout", fill=SELF_AUGMENT_FILL,
+                    mean=d.mean if d.mean is not None else CIFAR10_MEAN, std=d.std if d.std is not None else CIFAR10_STD)
+    return d
+
+
+def _self_augment(cfg: Config) -> bool:
+    # an augmentation chosen by hand (dataset.augment=timm) stands
+    return (cfg.recipe.self_augment and cfg.kd_mode.name == "self" and cfg.kd.name != "none"
+            and _resnet_script(cfg) and cfg.dataset.name in SELF_AUGMENTED and cfg.dataset.augment == "crop_flip")
 
 
 def peer_logit_loss(cfg: Config) -> Optional[str]:

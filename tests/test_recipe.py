@@ -16,7 +16,8 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 # The behaviour table in the README, as config keys.
 DOCUMENTED = {
     "recipe.name", "recipe.kl_softmax_input", "recipe.teacher_train_mode_replay", "recipe.drop_last_block",
-    "recipe.self_kd_offset", "recipe.self_replay_skips_ce", "recipe.self_soft_ce", "recipe.floor_interval",
+    "recipe.self_kd_offset", "recipe.self_replay_skips_ce", "recipe.self_soft_ce",
+    "recipe.self_augment", "recipe.floor_interval",
     "recipe.rotation", "recipe.pytorch_init", "recipe.bn_split", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
     "teacher.init", "teacher.width_rule",
 }
