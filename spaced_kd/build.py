@@ -84,8 +84,12 @@ def build(cfg: Config, device: Optional[torch.device] = None, data: Optional[Dat
                         f"trainer.sync_bn=true joins them across processes; choose one (recipe.bn_split=1 "
                         f"or trainer.sync_bn=false)")
     # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
-    build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
-    learner = build_learner(cfg, data, device, lr_at)
+    if cfg.kd_mode.name == "self" and cfg.kd.name != "none":
+        learner = build_self(cfg, data, device, lr_at)
+    else:
+        t_optim = cfg.teacher.optim
+        teacher_lr_at = lr_schedule(t_optim, plan.total_steps, spe) if t_optim is not None else None
+        learner = build_peer(cfg, data, device, lr_at, teacher_lr_at)
     events = partial(SCHEDULES.get(cfg.kd.name), plan)
     return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
@@ -96,7 +100,8 @@ def teacher_width(cfg: Config) -> float:
     return width ** 0.5 if cfg.teacher.width_rule == "params" else width
 
 
-def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
+def build_peer(cfg: Config, data: Data, device: torch.device, lr_at, teacher_lr_at=None) -> PeerLearner:
+    """`teacher_lr_at`: the teacher's own schedule (teacher.optim), else the student's `lr_at`."""
     m = cfg.model
     init = recipe.pytorch_init(cfg)
     split = recipe.bn_split(cfg)
@@ -114,11 +119,12 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
         teacher = prepare(ghost_batchnorm(teacher, split), cfg, device)
         torch.manual_seed(cfg.seed + 1)
         proj = projector(student.feature_dim, teacher.feature_dim).to(device)
-        opts["teacher"] = build_optimizer([teacher], cfg.optim)
+        opts["teacher"] = build_optimizer([teacher], cfg.teacher.optim or cfg.optim)
     opts["student"] = build_optimizer([student] + ([proj] if proj is not None else []), cfg.optim)
     target_mode, replay_moves_bn = recipe.teacher_targets(cfg)
     return PeerLearner(student, teacher, proj, opts, KDLoss.from_config(cfg.loss, recipe.peer_logit_loss(cfg)),
                        target_mode=target_mode, replay_moves_bn=replay_moves_bn, lr_at=lr_at,
+                       lr_of={"teacher": teacher_lr_at} if teacher_lr_at is not None else None,
                        autocast=autocast_factory(device, cfg.trainer.precision), device=device, seed=cfg.seed)
 
 

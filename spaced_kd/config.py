@@ -52,6 +52,9 @@ class TeacherConfig:
     # "ResNet-18×k": k times the channels ("channels") or k times the parameters ("params", channels
     # × √k). The paper does not say; the release's only width knob scales parameters.
     width_rule: str = "channels"
+    # The peer teacher's own optimiser and schedule (a ViT teacher of a ResNet student, each on its
+    # release recipe); None: the student's `optim`.
+    optim: Optional["OptimConfig"] = None
 
     def check(self) -> None:
         checks.optional(checks.positive, "teacher.width", self.width)
@@ -59,6 +62,8 @@ class TeacherConfig:
         checks.choice("teacher.init", self.init, ["same", "different"])
         checks.choice("teacher.target_mode", self.target_mode, ["train", "eval"])
         checks.choice("teacher.width_rule", self.width_rule, ["channels", "params"])
+        if self.optim is not None:
+            self.optim.check("teacher.optim")
 
 
 @dataclass
@@ -220,19 +225,19 @@ class OptimConfig:
     warmup_start: float = 0.0  # warm-up starts at warmup_start × lr (the release's ViTs: 0.001)
     per_epoch: bool = False  # the lr changes once an epoch (the release's ViT cosine), not every step
 
-    def check(self) -> None:
-        checks.positive("optim.lr", self.lr)
-        checks.in_range("optim.momentum", self.momentum, 0.0, 1.0, high_open=True)
-        checks.at_least("optim.weight_decay", self.weight_decay, 0.0)
-        checks.at_least("optim.warmup_epochs", self.warmup_epochs, 0.0)
-        checks.at_least("optim.min_lr", self.min_lr, 0.0)
-        checks.positive("optim.gamma", self.gamma)
-        checks.in_range("optim.warmup_start", self.warmup_start, 0.0, 1.0)
-        checks.choice("optim.scheduler", self.scheduler, ["constant", "cosine", "step"])
+    def check(self, key: str = "optim") -> None:
+        checks.positive(f"{key}.lr", self.lr)
+        checks.in_range(f"{key}.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        checks.at_least(f"{key}.weight_decay", self.weight_decay, 0.0)
+        checks.at_least(f"{key}.warmup_epochs", self.warmup_epochs, 0.0)
+        checks.at_least(f"{key}.min_lr", self.min_lr, 0.0)
+        checks.positive(f"{key}.gamma", self.gamma)
+        checks.in_range(f"{key}.warmup_start", self.warmup_start, 0.0, 1.0)
+        checks.choice(f"{key}.scheduler", self.scheduler, ["constant", "cosine", "step"])
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise UserError(f"optim.betas must be two numbers in [0, 1), got {list(self.betas)}")
+            raise UserError(f"{key}.betas must be two numbers in [0, 1), got {list(self.betas)}")
         for m in self.milestones:
-            checks.at_least("optim.milestones", m, 0.0)
+            checks.at_least(f"{key}.milestones", m, 0.0)
 
 
 @dataclass
@@ -363,6 +368,8 @@ class Config:
                             f"describes the release's online and self KD only: use recipe=default")
         if self.loss.feature != "none" and self.loss.beta > 0:
             raise UserError(f"method={m} distils logits only; set loss.feature=none (or loss.beta=0)")
+        if self.teacher.optim is not None:
+            raise UserError(f"method={m} trains every network with optim.*; teacher.optim is for a peer teacher: remove it")
 
 
 def interval_too_long(interval: str, training: str) -> str:
