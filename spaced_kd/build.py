@@ -14,6 +14,7 @@ from .errors import UserError
 from .learners import Learner, PeerLearner, SelfLearner, autocast_factory
 from .losses import KDLoss
 from .methods.build import build_method
+from .models.ghost_bn import ghost_batchnorm
 from .nets import TEACHER_SEED_OFFSET, load_teacher_weights, make_net, prepare, resolve_device
 from .optim import build_optimizer, lr_schedule
 from .schedules import SCHEDULES, Event, Plan, steps_from_epochs
@@ -55,6 +56,7 @@ def build_plan(cfg: Config, steps_per_epoch: int) -> Plan:
         window_end=window_end,
         drop_last_block=cfg.recipe.drop_last_block,
         first_block=recipe.self_kd_first_block(cfg, steps_per_epoch, max(1, s)),
+        replay_owns_last=recipe.self_replay_skips_ce(cfg),
         teacher_pretrained=cfg.teacher.checkpoint is not None,
     )
 
@@ -77,9 +79,17 @@ def build(cfg: Config, device: Optional[torch.device] = None, data: Optional[Dat
         return Setup(cfg, device, data, learner, lambda: iter(listed), len(listed), plan, spe)
     if cfg.teacher.checkpoint is not None and cfg.kd.name != "offline":
         raise UserError("teacher.checkpoint is only used by kd=offline")
+    if recipe.bn_split(cfg) > 1 and cfg.trainer.sync_bn:
+        raise UserError(f"recipe.bn_split={cfg.recipe.bn_split} splits each batch's BatchNorm statistics and "
+                        f"trainer.sync_bn=true joins them across processes; choose one (recipe.bn_split=1 "
+                        f"or trainer.sync_bn=false)")
     # A self-KD baseline (kd=none) is the plain network: the peer learner without a teacher.
-    build_learner = build_self if cfg.kd_mode.name == "self" and cfg.kd.name != "none" else build_peer
-    learner = build_learner(cfg, data, device, lr_at)
+    if cfg.kd_mode.name == "self" and cfg.kd.name != "none":
+        learner = build_self(cfg, data, device, lr_at)
+    else:
+        t_optim = cfg.teacher.optim
+        teacher_lr_at = lr_schedule(t_optim, plan.total_steps, spe) if t_optim is not None else None
+        learner = build_peer(cfg, data, device, lr_at, teacher_lr_at)
     events = partial(SCHEDULES.get(cfg.kd.name), plan)
     return Setup(cfg, device, data, learner, events, sum(1 for _ in events()), plan, spe)
 
@@ -90,11 +100,14 @@ def teacher_width(cfg: Config) -> float:
     return width ** 0.5 if cfg.teacher.width_rule == "params" else width
 
 
-def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLearner:
+def build_peer(cfg: Config, data: Data, device: torch.device, lr_at, teacher_lr_at=None) -> PeerLearner:
+    """`teacher_lr_at`: the teacher's own schedule (teacher.optim), else the student's `lr_at`."""
     m = cfg.model
     init = recipe.pytorch_init(cfg)
+    split = recipe.bn_split(cfg)
     name = recipe.student_model(cfg)  # model.name, or the release's distillation-token DeiT
-    student = prepare(make_net(name, m.width, m.drop_path, data, cfg.seed, False, init), cfg, device)
+    student = make_net(name, m.width, m.drop_path, data, cfg.seed, False, init)
+    student = prepare(ghost_batchnorm(student, split), cfg, device)
     teacher = proj = None
     opts = {}
     if cfg.kd.name != "none":
@@ -104,20 +117,22 @@ def build_peer(cfg: Config, data: Data, device: torch.device, lr_at) -> PeerLear
                        data, seed, False, init)
         if t.checkpoint is not None:
             load_teacher_weights(t.checkpoint, teacher)
-        teacher = prepare(teacher, cfg, device)
+        teacher = prepare(ghost_batchnorm(teacher, split), cfg, device)
         torch.manual_seed(cfg.seed + 1)
         proj = projector(student.feature_dim, teacher.feature_dim).to(device)
-        opts["teacher"] = build_optimizer([teacher], cfg.optim)
+        opts["teacher"] = build_optimizer([teacher], cfg.teacher.optim or cfg.optim)
     opts["student"] = build_optimizer([student] + ([proj] if proj is not None else []), cfg.optim)
     target_mode, replay_moves_bn = recipe.teacher_targets(cfg)
     return PeerLearner(student, teacher, proj, opts, KDLoss.from_config(cfg.loss, recipe.peer_logit_loss(cfg)),
                        target_mode=target_mode, replay_moves_bn=replay_moves_bn, lr_at=lr_at,
+                       lr_of={"teacher": teacher_lr_at} if teacher_lr_at is not None else None,
                        autocast=autocast_factory(device, cfg.trainer.precision), device=device, seed=cfg.seed)
 
 
 def build_self(cfg: Config, data: Data, device: torch.device, lr_at) -> SelfLearner:
     m = cfg.model
-    net = prepare(make_net(m.name, m.width, m.drop_path, data, cfg.seed, True), cfg, device)
+    net = make_net(m.name, m.width, m.drop_path, data, cfg.seed, True)
+    net = prepare(ghost_batchnorm(net, recipe.bn_split(cfg)), cfg, device)
     loss = KDLoss.from_config(cfg.loss, recipe.self_logit_loss(cfg))
     return SelfLearner(net, build_optimizer([net], cfg.optim), loss, feature_heads=cfg.loss.feature_heads,
                        lr_at=lr_at, autocast=autocast_factory(device, cfg.trainer.precision), device=device,

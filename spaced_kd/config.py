@@ -52,6 +52,9 @@ class TeacherConfig:
     # "ResNet-18×k": k times the channels ("channels") or k times the parameters ("params", channels
     # × √k). The paper does not say; the release's only width knob scales parameters.
     width_rule: str = "channels"
+    # The peer teacher's own optimiser and schedule (a ViT teacher of a ResNet student, each on its
+    # release recipe); None: the student's `optim`.
+    optim: Optional["OptimConfig"] = None
 
     def check(self) -> None:
         checks.optional(checks.positive, "teacher.width", self.width)
@@ -59,6 +62,8 @@ class TeacherConfig:
         checks.choice("teacher.init", self.init, ["same", "different"])
         checks.choice("teacher.target_mode", self.target_mode, ["train", "eval"])
         checks.choice("teacher.width_rule", self.width_rule, ["channels", "params"])
+        if self.optim is not None:
+            self.optim.check("teacher.optim")
 
 
 @dataclass
@@ -74,6 +79,8 @@ class DatasetConfig:
     # crop_flip: pad-crop + flip (in-memory sources, on the device) or random-resized-crop + flip
     # (folder sources). timm: the release's ViT pipeline, built by timm's create_transform per
     # sample (bicubic RandomResizedCrop, RandAugment, RandomErasing), for every source.
+    # autoaugment_cutout: the release's CIFAR self-KD pipeline per sample (pad-crop, flip,
+    # torchvision's CIFAR-10 AutoAugment, Cutout 16 px), in-memory sources.
     augment: str = "crop_flip"
     auto_augment: Optional[str] = "rand-m9-mstd0.5-inc1"  # augment=timm: timm's policy string; None: none
     color_jitter: float = 0.4  # augment=timm: the release's value (timm ignores it while RandAugment is on)
@@ -107,8 +114,8 @@ class DatasetConfig:
         checks.optional(checks.integer, "dataset.decoded_size", self.decoded_size, 1)
         if self.std is not None and not all(isinstance(v, (int, float)) and v > 0 for v in self.std):
             raise UserError(f"dataset.std values must be > 0, got {list(self.std)}")
-        if self.augment == "timm" and self.rotation > 0:
-            raise UserError(TIMM_NO_ROTATION.format(self.rotation))
+        if self.augment != "crop_flip" and self.rotation > 0:
+            raise UserError(NO_ROTATION.format(self.augment, self.rotation))
         if self.decoded_size is not None and self.name not in DECODABLE:
             raise UserError(f"dataset.decoded_size applies to {' and '.join(DECODABLE)} only "
                             f"(dataset {self.name} is decoded as it is); remove it")
@@ -119,10 +126,10 @@ class DatasetConfig:
                             f"set dataset.image_size={self.decoded_size} (or null), or augment=timm, which resizes per sample")
 
 
-AUGMENTS = ("crop_flip", "timm")
+AUGMENTS = ("crop_flip", "timm", "autoaugment_cutout")
 DECODABLE = ("imagenet100", "imagenet1k")  # folder sources that dataset.decoded_size can turn in-memory
-TIMM_NO_ROTATION = ("dataset.augment=timm has no rotation step (the release's ViT pipeline does not rotate), "
-                    "but a rotation of {:g} degrees was asked for; set dataset.rotation=0 and recipe.rotation=0")
+NO_ROTATION = ("dataset.augment={} has no rotation step (the release's pipeline for it does not rotate), "
+               "but a rotation of {:g} degrees was asked for; set dataset.rotation=0 and recipe.rotation=0")
 
 
 @dataclass
@@ -230,19 +237,19 @@ class OptimConfig:
     warmup_start: float = 0.0  # warm-up starts at warmup_start × lr (the release's ViTs: 0.001)
     per_epoch: bool = False  # the lr changes once an epoch (the release's ViT cosine), not every step
 
-    def check(self) -> None:
-        checks.positive("optim.lr", self.lr)
-        checks.in_range("optim.momentum", self.momentum, 0.0, 1.0, high_open=True)
-        checks.at_least("optim.weight_decay", self.weight_decay, 0.0)
-        checks.at_least("optim.warmup_epochs", self.warmup_epochs, 0.0)
-        checks.at_least("optim.min_lr", self.min_lr, 0.0)
-        checks.positive("optim.gamma", self.gamma)
-        checks.in_range("optim.warmup_start", self.warmup_start, 0.0, 1.0)
-        checks.choice("optim.scheduler", self.scheduler, ["constant", "cosine", "step"])
+    def check(self, key: str = "optim") -> None:
+        checks.positive(f"{key}.lr", self.lr)
+        checks.in_range(f"{key}.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        checks.at_least(f"{key}.weight_decay", self.weight_decay, 0.0)
+        checks.at_least(f"{key}.warmup_epochs", self.warmup_epochs, 0.0)
+        checks.at_least(f"{key}.min_lr", self.min_lr, 0.0)
+        checks.positive(f"{key}.gamma", self.gamma)
+        checks.in_range(f"{key}.warmup_start", self.warmup_start, 0.0, 1.0)
+        checks.choice(f"{key}.scheduler", self.scheduler, ["constant", "cosine", "step"])
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise UserError(f"optim.betas must be two numbers in [0, 1), got {list(self.betas)}")
+            raise UserError(f"{key}.betas must be two numbers in [0, 1), got {list(self.betas)}")
         for m in self.milestones:
-            checks.at_least("optim.milestones", m, 0.0)
+            checks.at_least(f"{key}.milestones", m, 0.0)
 
 
 @dataclass
@@ -305,6 +312,9 @@ class RecipeConfig:
     drop_last_block: bool = False  # a spaced block cut short by the end is never replayed
     self_kd_offset: bool = False  # spaced self KD: replays at ends of epochs 0, s, 2s, ... (first block 1 epoch)
     self_soft_ce: bool = False  # self KD: soft cross-entropy (no T²) instead of the logit loss
+    # self-KD ResNets on CIFAR-100: AutoAugment + Cutout, grey fill, CIFAR-10 statistics (test set too)
+    self_augment: bool = False
+    self_replay_skips_ce: bool = False  # spaced self KD: the batch of a replay step gets no CE-only update
     floor_interval: bool = False  # steps = int(interval × steps_per_epoch) instead of rounding
     # RandomRotation(degrees) where the release has it: the online-KD pipeline of CIFAR-100 and
     # ImageNet for ResNets (not Tiny-ImageNet, self KD or ViTs); dataset.rotation applies everywhere
@@ -313,9 +323,13 @@ class RecipeConfig:
     # a DeiT-Tiny student that learns from a peer teacher gets a distillation token (the release's
     # DISTILLATION.ENABLE_LOGIT, set in its KD configs only); the teacher and w/o KD stay plain
     distill_token: bool = False
+    # BatchNorm in train mode over k chunks of the batch, only the first moving the running
+    # statistics: the release's ResNet scripts on 2 GPUs under nn.DataParallel (1: one batch)
+    bn_split: int = 1
 
     def check(self) -> None:
         checks.in_range("recipe.rotation", self.rotation, 0.0, 180.0)
+        checks.integer("recipe.bn_split", self.bn_split, 1)
 
 
 @dataclass
@@ -371,6 +385,8 @@ class Config:
                             f"describes the release's online and self KD only: use recipe=default")
         if self.loss.feature != "none" and self.loss.beta > 0:
             raise UserError(f"method={m} distils logits only; set loss.feature=none (or loss.beta=0)")
+        if self.teacher.optim is not None:
+            raise UserError(f"method={m} trains every network with optim.*; teacher.optim is for a peer teacher: remove it")
 
     def _check_from_best(self) -> None:
         best = f"method.from_best={self.method.from_best}"

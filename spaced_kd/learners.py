@@ -41,9 +41,10 @@ class Learner:
 
     def __init__(self, modules: Dict[str, nn.Module], optimizers: Dict[str, torch.optim.Optimizer],
                  lr_at: Callable[[int], float], autocast: Callable[[], object], device: torch.device,
-                 seed: int = 0):
+                 seed: int = 0, lr_of: Optional[Dict[str, Callable[[int], float]]] = None):
         self.modules, self.optimizers = modules, optimizers
         self.lr_at, self.autocast, self.device, self.seed = lr_at, autocast, device, seed
+        self.lr_of = lr_of or {}  # optimisers with a schedule of their own (teacher.optim); the rest: lr_at
         self.finite = torch.ones((), dtype=torch.bool, device=device)
         # Networks without dropout or drop-path draw nothing: reseeding them would be pure overhead
         # (torch.manual_seed costs ~80 µs, twice a step).
@@ -68,7 +69,7 @@ class Learner:
     # _update in two halves, so that several learners can share one backward (cohort stacks)
     def zero_grad(self, opt_name: str, t: int) -> None:
         opt = self.optimizers[opt_name]
-        set_lr(opt, self.lr_at(t))
+        set_lr(opt, self.lr_of.get(opt_name, self.lr_at)(t))
         opt.zero_grad(set_to_none=True)
 
     def apply_grad(self, opt_name: str, parts: Dict[str, Tensor], total: Tensor) -> Dict[str, Tensor]:

@@ -43,6 +43,9 @@ class Plan:
     window_end: Optional[int] = None  # None: till T
     drop_last_block: bool = False  # release behaviour: a block cut short by T is never replayed
     first_block: Optional[int] = None  # length of the first spaced block (release's self-KD off-by-one)
+    # release's self KD: the step that triggers a replay trains its own batch in the replay only,
+    # so a replayed block's last batch gets no teacher step
+    replay_owns_last: bool = False
     teacher_pretrained: bool = False  # offline KD from a loaded teacher: no teacher steps
 
 
@@ -84,7 +87,8 @@ def spaced(plan: Plan) -> Iterator[Event]:
     """Alg. 2 / Alg. 4: the teacher takes s steps, then the student replays those s batches.
 
     Outside the critical-period window the schedule is online KD. A block cut by the window's end
-    is replayed there; one cut by the end of training is replayed unless `drop_last_block`.
+    is replayed there; one cut by the end of training is replayed unless `drop_last_block`. With
+    `replay_owns_last`, a replayed block's last batch is learnt in the replay alone.
     """
     T = plan.total_steps
     lo_w = min(plan.window_start, T)
@@ -92,10 +96,11 @@ def spaced(plan: Plan) -> Iterator[Event]:
     for t in range(lo_w):
         yield Event(JOINT, t)
     for lo, hi in _blocks(lo_w, hi_w, plan.interval, plan.first_block):
-        for t in range(lo, hi):
-            yield Event(TEACHER, t)
         full = (hi - lo) == (plan.interval if lo > lo_w or plan.first_block is None else plan.first_block)
-        if full or hi < T or not plan.drop_last_block:
+        replayed = full or hi < T or not plan.drop_last_block
+        for t in range(lo, hi - 1 if replayed and plan.replay_owns_last else hi):
+            yield Event(TEACHER, t)
+        if replayed:
             for t in range(lo, hi):
                 yield Event(STUDENT, t)
     for t in range(hi_w, T):

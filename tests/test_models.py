@@ -9,13 +9,13 @@ from spaced_kd.errors import UserError
 from spaced_kd.models import MODELS, build_model
 from spaced_kd.models.vit import patch_size_for
 
-RESNETS = ["resnet8", "resnet14", "resnet20", "resnet18", "resnet34", "resnet50", "resnet101"]
+RESNETS = ["resnet8", "resnet14", "resnet20", "resnet18", "resnet34", "resnet50", "resnet101", "resnet18_imagenet"]
 VITS = ["deit_tiny", "pit_tiny"]
 # The four-stage ResNets at a quarter width keep this file in seconds; shapes don't depend on width.
-SMALL_WIDTH = {"resnet18": 0.25, "resnet34": 0.25, "resnet50": 0.25, "resnet101": 0.25}
+SMALL_WIDTH = {"resnet18": 0.25, "resnet34": 0.25, "resnet50": 0.25, "resnet101": 0.25, "resnet18_imagenet": 0.25}
 FEATURE_DIM = {
     "resnet8": 64, "resnet14": 64, "resnet20": 64, "resnet18": 128, "resnet34": 128,
-    "resnet50": 512, "resnet101": 512, "deit_tiny": 192, "pit_tiny": 256,
+    "resnet50": 512, "resnet101": 512, "deit_tiny": 192, "pit_tiny": 256, "resnet18_imagenet": 128,
 }
 
 
@@ -73,6 +73,17 @@ def test_resnet18_parameter_count_matches_the_cifar_resnet18():
     assert n == _cifar_resnet18_count(100) == 11_220_132
     # ...and the "11.2M" quoted for CIFAR-100 ResNet-18 is rounded to 0.1M, so it holds to ±0.05M.
     assert abs(n - 11.2e6) <= 0.05e6
+
+
+def test_the_vit_pipelines_resnet18_is_torchvisions_resnet18():
+    """resnet18_imagenet (the release's pycls ResNet-18): torchvision's layout, so its count, and a
+    map a quarter of the input's size after the stem."""
+    from torchvision.models import resnet18
+
+    assert count("resnet18_imagenet", num_classes=100) == n_params(resnet18(num_classes=100)) == 11_227_812
+    net = build_model("resnet18_imagenet", num_classes=100, in_channels=3, image_size=224)
+    assert net.stem(torch.zeros(1, 3, 224, 224)).shape[-2:] == (56, 56)
+    assert abs(float(net.fc.weight.detach().std()) - 0.01) < 0.001 and not net.fc.bias.any()
 
 
 def test_other_resnet_parameter_counts():

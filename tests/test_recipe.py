@@ -16,9 +16,10 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 # The behaviour table in the README, as config keys.
 DOCUMENTED = {
     "recipe.name", "recipe.kl_softmax_input", "recipe.teacher_train_mode_replay", "recipe.drop_last_block",
-    "recipe.self_kd_offset", "recipe.self_soft_ce", "recipe.floor_interval",
-    "recipe.rotation", "recipe.pytorch_init", "recipe.distill_token", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
-    "teacher.init",
+    "recipe.self_kd_offset", "recipe.self_replay_skips_ce", "recipe.self_soft_ce",
+    "recipe.self_augment", "recipe.floor_interval", "recipe.distill_token",
+    "recipe.rotation", "recipe.pytorch_init", "recipe.bn_split", "loss.t2_scaling", "loss.feature", "loss.feature_heads",
+    "teacher.init", "teacher.width_rule",
 }
 
 
@@ -114,3 +115,63 @@ def test_self_kd_first_block_is_steps_per_epoch_mod_s():
         assert s.steps_per_epoch == 7 and s.plan.first_block == first, (interval, s.plan.first_block)
     peer = build(load_config({**base, "kd_mode": {"name": "peer"}, "interval": 0.5}))
     assert peer.plan.first_block is None
+
+
+def release_self_kd_loop(epochs, spe, interval_epochs):
+    """self_KD/train.py's loop as events: every batch enters the buffer; a step whose counter hits a
+    multiple of the interval replays the buffer (its own batch included) instead of its CE update."""
+    interval = int(spe * interval_epochs)
+    events, buffer = [], []
+    for epoch in range(epochs):
+        for i in range(spe):
+            n_iter = (epoch - 1) * spe + i + 1
+            t = epoch * spe + i
+            buffer.append(t)
+            if n_iter % interval == 0:
+                events += [f"S{b}" for b in buffer]
+                buffer = []
+            else:
+                events.append(f"T{t}")
+    return events
+
+
+def test_self_kd_replay_trace_is_the_release_loop():
+    """recipe=official's self-KD switches together (offset, no CE on the replay step, last block
+    dropped, truncated interval) give the release's loop event for event."""
+    base = {"dataset": {"name": "digits", "train_subset": 224}, "trainer": {"epochs": 5, "batch_size": 32,
+            "device": "cpu"}, "kd_mode": {"name": "self"}}
+    official = {"self_kd_offset": True, "self_replay_skips_ce": True, "drop_last_block": True,
+                "floor_interval": True}
+    for interval in (0.5, 1.0, 1.5, 2.0):  # 7 steps an epoch: s = 3, 7, 10, 14
+        setup = build(load_config({**base, "interval": interval, "recipe": official}))
+        assert setup.steps_per_epoch == 7
+        trace = [repr(e) for e in setup.events()]
+        assert trace == release_self_kd_loop(5, 7, interval), interval
+    # the switch alone: every replayed block's last batch loses its teacher step, nothing else
+    plain = build(load_config({**base, "interval": 1.0})).events
+    skip = build(load_config({**base, "interval": 1.0, "recipe": {"self_replay_skips_ce": True}})).events
+    assert [e for e in plain() if not (e.kind == "teacher" and (e.step + 1) % 7 == 0)] == list(skip())
+    # the release's online-KD loop updates the teacher on every batch: peer runs keep every teacher step
+    peer = build(load_config({**base, "kd_mode": {"name": "peer"}, "interval": 1.0,
+                              "recipe": {"self_replay_skips_ce": True}}))
+    assert sum(e.kind == "teacher" for e in peer.events()) == 35
+
+
+def test_official_wide_teachers_scale_parameters_not_channels():
+    """ResNet-18×k: the release's downsample_factor gives channels int(64/√f), f = 1/k, so k times the
+    parameters; the default recipe reads ×k as k times the channels (k² the parameters)."""
+    from spaced_kd.build import teacher_width
+    from spaced_kd.models import build_model
+
+    def params(width):
+        with torch.device("meta"):
+            net = build_model("resnet18", num_classes=100, in_channels=3, image_size=32, width=width)
+        return sum(p.numel() for p in net.parameters())
+
+    student = params(1.0)
+    for k in (2, 4, 8):
+        official = composed("recipe=official", "model=resnet18", f"teacher=resnet18x{k}")
+        default = composed("model=resnet18", f"teacher=resnet18x{k}")
+        assert official.teacher.width_rule == "params" and default.teacher.width_rule == "channels"
+        assert abs(params(teacher_width(official)) / student - k) < 0.01 * k, k
+        assert abs(params(teacher_width(default)) / student - k * k) < 0.01 * k * k, k

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from ..config import TIMM_NO_ROTATION
+from ..config import NO_ROTATION
 from ..errors import UserError
 from .array_samples import ArraySampleData
 from .augment import Augment, Normalise
+from .autoaugment_cutout import AutoAugmentCutout
 from .base import Data
 from .folder_data import FolderData
 from .folder_transforms import CropFlip
@@ -20,6 +21,10 @@ from .splits import hold_out, subset
 from .stream import Stream
 from .tensor_data import TensorData
 from .timm_augment import TimmTrain
+
+# dataset.augment values built per sample from PIL images: (size, mean, std, dataset config) → transform
+PER_SAMPLE = {"timm": TimmTrain, "autoaugment_cutout": AutoAugmentCutout}
+IN_MEMORY_ONLY = {"autoaugment_cutout"}  # CIFAR-style crops of the whole image: not for image folders
 
 
 def _stats(cfg, source: Arrays | Folders, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -46,8 +51,8 @@ def _labels(source: Arrays | Folders) -> tuple[torch.Tensor, torch.Tensor]:
 def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data:
     """`cfg`: a DatasetConfig whose own values are checked (DatasetConfig.check)."""
     rotation = float(cfg.rotation)
-    if cfg.augment == "timm" and rotation > 0:  # dataset.rotation is refused by check; recipe.rotation lands here
-        raise UserError(TIMM_NO_ROTATION.format(rotation))
+    if cfg.augment in PER_SAMPLE and rotation > 0:  # dataset.rotation is refused by check; recipe.rotation lands here
+        raise UserError(NO_ROTATION.format(cfg.augment, rotation))
     device = torch.device(device)
     source = SOURCES.get(cfg.name)(cfg)
 
@@ -77,13 +82,13 @@ def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data
         channels = int(source.train_x.shape[1])
         stats = _stats(cfg, source, channels)
         normalise = Normalise(*stats, device)
-        if cfg.augment == "timm":
+        if cfg.augment in PER_SAMPLE:
             # Stored at native size and transformed per sample: at 224 px the set would not fit.
             full = {"train": (source.train_x, train_y), "val": (source.train_x, train_y), "test": (source.test_x, test_y)}
             size = cfg.image_size or int(source.train_x.shape[-1])
             splits = {k: (full[k][0][i], full[k][1][i]) for k, i in parts.items()}
-            return ArraySampleData(cfg.name, splits, source.num_classes, size, stream, TimmTrain(size, *stats, cfg),
-                                   normalise, cfg.num_workers, device)
+            return ArraySampleData(cfg.name, splits, source.num_classes, size, stream,
+                                   PER_SAMPLE[cfg.augment](size, *stats, cfg), normalise, cfg.num_workers, device)
         if cfg.image_size:
             source = source.resized(cfg.image_size)
         full = {"train": (source.train_x, train_y), "val": (source.train_x, train_y), "test": (source.test_x, test_y)}
@@ -91,9 +96,13 @@ def build_data(cfg, *, batch_size: int, seed: int, device: torch.device) -> Data
         augment = Augment(cfg.crop_padding, cfg.flip, rotation, cfg.fill, normalise)
         return TensorData(cfg.name, splits, source.num_classes, stream, augment, normalise, device)
 
+    if cfg.augment in IN_MEMORY_ONLY:
+        raise UserError(f"dataset.augment={cfg.augment} is the release's CIFAR self-KD pipeline and crops whole "
+                        f"small images; {cfg.name} is an image folder: use augment=crop_flip or timm")
     stats = _stats(cfg, source, 3)
     full_lists = {"train": source.train, "val": source.train, "test": source.test}
     samples = {k: [full_lists[k][j] for j in i.tolist()] for k, i in parts.items()}
-    transform = TimmTrain(source.image_size, *stats, cfg) if cfg.augment == "timm" else CropFlip(source.image_size, cfg.flip)
+    transform = PER_SAMPLE[cfg.augment](source.image_size, *stats, cfg) if cfg.augment in PER_SAMPLE \
+        else CropFlip(source.image_size, cfg.flip)
     return FolderData(cfg.name, samples, source.num_classes, source.image_size, stream, transform, rotation,
                       cfg.fill, Normalise(*stats, device), cfg.num_workers, device)

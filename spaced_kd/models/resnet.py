@@ -108,6 +108,20 @@ class PadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, half, self.extra - half))
 
 
+def cifar_stem(in_channels: int, channels: int) -> nn.Module:
+    """3×3 stride 1, no pooling: the map keeps the input's size."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU())
+
+
+def imagenet_stem(in_channels: int, channels: int) -> nn.Module:
+    """7×7 stride 2, then a 3×3 stride-2 max-pool: the map is a quarter of the input's size."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 7, 2, 3, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
+                         nn.MaxPool2d(3, 2, 1))
+
+
+STEMS = {"cifar": cifar_stem, "imagenet": imagenet_stem}
+
+
 class ResNet(nn.Module):
     """forward(x) → (logits [B, num_classes], pooled penultimate feature [B, feature_dim])."""
 
@@ -123,11 +137,10 @@ class ResNet(nn.Module):
         in_channels: int,
         drop_path: float = 0.0,
         shortcut: str = "conv",
+        stem: str = "cifar",
     ):
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, 1, 1, bias=False), nn.BatchNorm2d(stem_channels), nn.ReLU()
-        )
+        self.stem = STEMS[stem](in_channels, stem_channels)
         total = sum(blocks)
         # Stochastic depth grows linearly with depth (Huang et al.; timm's rule): the first block never drops.
         rates = [drop_path * i / max(total - 1, 1) for i in range(total)]

@@ -12,7 +12,8 @@ ways:
 
 - one call for all members: a convolution with a kernel over 1×1 whose channels are whole blocks
   of 16, as one grouped convolution; a BatchNorm, as one BatchNorm over k·C channels (its running
-  statistics are written back to each member); functions and modules that act on each channel
+  statistics are written back to each member; a GhostBatchNorm, one such call per chunk of the
+  batch); functions and modules that act on each channel
   alone (relu, add, pooling, flatten from dim 1);
 - member by member on its block, outputs concatenated: 1×1 convolutions, convolutions whose
   channels are not whole blocks of 16, any convolution of the batch itself (the first layer: all
@@ -36,6 +37,7 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .ghost_bn import GhostBatchNorm
 from .randomness import draws
 
 
@@ -84,6 +86,9 @@ class StackedNets:
             if [(n, p.shape) for n, p in net.named_parameters()] != [(n, p.shape) for n, p in first.named_parameters()] \
                     or [(n, b.shape) for n, b in net.named_buffers()] != [(n, b.shape) for n, b in first.named_buffers()]:
                 raise StackRefused(f"{type(first).__name__} networks with different parameter or buffer shapes")
+            if _bn_splits(net) != _bn_splits(first):
+                raise StackRefused(f"{type(first).__name__} networks whose BatchNorm layers split the batch "
+                                   f"differently (recipe.bn_split)")
         try:
             self.graph = _LeafTracer().trace(first)
         except Exception as exc:  # fx raises many kinds for data-dependent control flow
@@ -204,11 +209,26 @@ def _grouped_exact(conv: nn.Conv2d) -> bool:
 def _one_call_bn(bn: nn.modules.batchnorm._BatchNorm) -> bool:
     # momentum=None is a cumulative average whose factor depends on each member's own counter
     return bn.affine and (bn.track_running_stats is False or bn.momentum is not None) \
-        and type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        and type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, GhostBatchNorm)
+
+
+def _bn_splits(net: nn.Module) -> List[int]:
+    return [m.splits for m in net.modules() if isinstance(m, GhostBatchNorm)]
 
 
 def _batch_norm(members: List[nn.modules.batchnorm._BatchNorm], x: Tensor) -> Tensor:
-    """What each member's BatchNorm computes (nn.BatchNorm's rules), as one call over all members' channels."""
+    """What each member's BatchNorm computes (nn.BatchNorm's rules, GhostBatchNorm's chunks), as one
+    call per chunk of the batch over all members' channels."""
+    first = members[0]
+    if isinstance(first, GhostBatchNorm) and first.training and first.splits > 1:
+        head, *rest = x.chunk(first.splits)
+        weight, bias = torch.cat([m.weight for m in members]), torch.cat([m.bias for m in members])
+        return torch.cat([_batch_norm_call(members, head)]
+                         + [F.batch_norm(c, None, None, weight, bias, True, 0.0, first.eps) for c in rest])
+    return _batch_norm_call(members, x)
+
+
+def _batch_norm_call(members: List[nn.modules.batchnorm._BatchNorm], x: Tensor) -> Tensor:
     first = members[0]
     updates = first.training and first.track_running_stats and first.running_mean is not None
     batch_stats = first.training or first.running_mean is None
