@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GRIDS = sorted(sweep_files())
 # The grids whose numbers the paper publishes, all made by the release's code (README "Sweeps").
 REPRODUCTIONS = {"table1", "table1_in100", "table1_vit", "table2", "table2_in100", "table2_vit", "table3",
-                 "table6", "table6_vit", "table7", "table8", "table9", "table10", "fig3", "fig5", "fig6_lr",
+                 "table6", "table6_vit", "table7", "table8", "table8_vit", "table9", "table9_vit", "table10", "fig3",
+                 "fig5", "fig6_lr",
                  "fig6_bs", "probes"}
 RESNETS = {"resnet18", "resnet50", "resnet101"}
 ARMS = sorted(p.stem for p in (ROOT / "conf" / "arm").glob("*.yaml"))
